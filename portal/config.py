@@ -1,0 +1,94 @@
+"""Where things live on disk, and how secrets are found.
+
+Everything that is generated or private (feeds, marts, the operational database, secrets) lives under
+the data directory, which is outside version control. ``SEND_PORTAL_DATA_DIR`` moves it, so tests can
+work in a temporary folder without touching the demo.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+QUERIES_DIR = REPO_ROOT / "queries"
+MODELS_DIR = REPO_ROOT / "models"
+PAGES_DIR = REPO_ROOT / "pages"
+HELP_VIDEOS_DIR = REPO_ROOT / "help_videos"
+CONTRACTS_DIR = REPO_ROOT / "portal" / "contracts"
+REFERENCE_DIR = REPO_ROOT / "data" / "reference"
+
+
+def data_dir() -> Path:
+    """The root of generated and private data (read each call so tests can point it elsewhere)."""
+    return Path(os.environ.get("SEND_PORTAL_DATA_DIR", REPO_ROOT / "data")).resolve()
+
+
+def feeds_dir() -> Path:
+    """Raw feed files as received (the synthetic generator writes here too)."""
+    return data_dir() / "feeds"
+
+
+def landed_dir() -> Path:
+    """Validated, ingested feed files, normalised to Parquet, one folder per feed."""
+    return data_dir() / "landed"
+
+
+def quarantine_dir() -> Path:
+    """Files that failed their contract, each with a report beside it."""
+    return data_dir() / "quarantine"
+
+
+def marts_dir() -> Path:
+    """Published mart versions (``v<timestamp>/``) and the ``CURRENT`` pointer."""
+    return data_dir() / "marts"
+
+
+def identifiable_dir() -> Path:
+    """The only store that keeps direct identifiers, for direct care (GP cohort finder)."""
+    return data_dir() / "identifiable"
+
+
+def uploads_dir() -> Path:
+    return data_dir() / "uploads"
+
+
+def ops_db_path() -> Path:
+    """SQLite database for users, sessions, audit log and data requests."""
+    return data_dir() / "ops" / "portal.sqlite"
+
+
+def _secret_file() -> Path:
+    return data_dir() / "secrets" / "secrets.env"
+
+
+def get_secret(name: str) -> str:
+    """A secret from the environment, else from the data directory's secrets file.
+
+    The demo creates the file with random values on first use, so no secret ever sits in the repository.
+    A real deployment sets the environment variables instead.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    path = _secret_file()
+    stored = _read_env_file(path)
+    if name not in stored:
+        stored[name] = secrets.token_hex(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    return stored[name]
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            pairs[key.strip()] = value.strip()
+    return pairs
