@@ -1,0 +1,55 @@
+"""The page registry: which pages exist and which roles may open them.
+
+``portal/app.py`` registers with ``st.navigation`` only the pages the signed-in user's role may see, so a
+page missing from a role's menu cannot be reached by URL either. Add one ``PageSpec`` line per page, and
+only once the page file exists and works (no placeholders).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal import config
+from portal.roles import ADMIN, ANALYST, CLINICIAN, COMMISSIONER, GP, ROLES
+
+EVERYONE = frozenset(ROLES)
+DATA_TEAM = frozenset({ANALYST, ADMIN})
+GP_ONLY = frozenset({GP})
+# The themed journeys (SPEC §3.2-§3.10): every role that sees aggregates.
+JOURNEY_ROLES = frozenset({COMMISSIONER, CLINICIAN, GP, ANALYST, ADMIN})
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str              # page file relative to the repository root, e.g. "pages/home.py"
+    title: str             # menu label and browser tab title
+    icon: str              # Streamlit icon, e.g. ":material/home:"
+    url_path: str          # the URL segment, e.g. "waiting-lists"
+    roles: frozenset       # roles that may see and open the page
+    section: str = "Journeys"  # menu group
+    default: bool = False  # the landing page (exactly one: home)
+
+    @property
+    def absolute_path(self) -> str:
+        return str(config.REPO_ROOT / self.path)
+
+    def allows(self, role: str) -> bool:
+        return role in self.roles
+
+
+# One line per page. Keep the order: it is the menu order.
+PAGES: list[PageSpec] = [
+    PageSpec("pages/home.py", "Home", ":material/home:", "home", EVERYONE, section="Overview", default=True),
+]
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    """The pages a role may see, in menu order; an unknown role sees nothing."""
+    return [page for page in PAGES if page.allows(role)]
+
+
+def sections_for(role: str) -> dict[str, list[PageSpec]]:
+    """The role's pages grouped by menu section, sections in first-appearance order."""
+    grouped: dict[str, list[PageSpec]] = {}
+    for page in pages_for(role):
+        grouped.setdefault(page.section, []).append(page)
+    return grouped
