@@ -75,6 +75,65 @@ MIGRATIONS: list[tuple[str, str]] = [
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
     ),
+    (
+        "saved GP cohorts, data requests with their history, browser uploads",
+        """
+        CREATE TABLE saved_cohorts (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            practice_code TEXT NOT NULL,
+            name          TEXT NOT NULL,
+            definition    TEXT NOT NULL,
+            created_by    TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            UNIQUE (practice_code, name)
+        );
+        CREATE TABLE data_requests (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            requester      TEXT NOT NULL,
+            what           TEXT NOT NULL,
+            why            TEXT NOT NULL,
+            needed_by      TEXT NOT NULL,
+            area           TEXT NOT NULL,
+            group_label    TEXT NOT NULL,
+            identifiable   INTEGER NOT NULL DEFAULT 0,
+            legal_basis    TEXT,
+            status         TEXT NOT NULL,
+            assigned_to    TEXT,
+            result_link    TEXT,
+            result_file    TEXT,
+            result_file_name TEXT,
+            decline_reason TEXT,
+            created_at     TEXT NOT NULL,
+            updated_at     TEXT NOT NULL
+        );
+        CREATE INDEX data_requests_by_requester ON data_requests(requester);
+        CREATE TABLE data_request_events (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_id  INTEGER NOT NULL REFERENCES data_requests(id),
+            at          TEXT NOT NULL,
+            username    TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            from_status TEXT,
+            to_status   TEXT NOT NULL,
+            message     TEXT
+        );
+        CREATE INDEX data_request_events_by_request ON data_request_events(request_id);
+        CREATE TABLE uploads (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            stored_name   TEXT NOT NULL UNIQUE,
+            original_name TEXT NOT NULL,
+            feed          TEXT NOT NULL,
+            size_bytes    INTEGER NOT NULL,
+            sha256        TEXT NOT NULL,
+            uploaded_by   TEXT NOT NULL,
+            uploaded_at   TEXT NOT NULL,
+            status        TEXT NOT NULL,
+            message       TEXT,
+            report        TEXT NOT NULL DEFAULT '{}',
+            mart_version  TEXT
+        );
+        """,
+    ),
 ]
 
 
