@@ -1,0 +1,167 @@
+"""Many simulated users at once against a running portal, at the websocket level.
+
+Each simulated user opens the portal, signs in through the login form, then repeatedly (after a short
+"think time") either changes a filter on the page it is on or opens another page from its menu. Every
+action is timed from the message leaving the client to the script having finished (``script_finished``),
+which is when the browser shows the finished page. The server's memory is sampled throughout.
+
+Used by the benchmark (1, 20, 50 users) and by the soak (50 users for 10 minutes; 10 users for 45 s in CI).
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bench.ws_client import ClientError, StreamlitSession, Widget
+
+
+@dataclass
+class LoadConfig:
+    users: int
+    duration_s: float                  # each user stops starting new actions after this
+    username: str = "demo-commissioner"
+    password: str = "demo-commissioner-password"
+    pages: list[str] | None = None     # url paths to visit; None = every page in the user's menu
+    think_s: tuple[float, float] = (1.0, 3.0)  # pause between one user's actions (uniform)
+    page_switch_share: float = 0.2     # share of actions that open another page (the rest change filters)
+    max_actions_per_user: int = 10_000
+    action_timeout_s: float = 60.0
+    seed: int = 20261122
+    ramp_s: float = 5.0                # users start spread over this many seconds, as people arrive
+
+
+@dataclass
+class Action:
+    kind: str       # "login", "filter", "page"
+    page: str
+    seconds: float
+    ok: bool
+
+
+@dataclass
+class LoadResult:
+    config: LoadConfig
+    actions: list[Action] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)           # exceptions, timeouts, dropped connections
+    error_boxes: list[str] = field(default_factory=list)      # st.error messages shown (not counted as errors)
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, bytes)
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+    def latencies(self, kind: str) -> np.ndarray:
+        return np.array([a.seconds for a in self.actions if a.kind == kind and a.ok])
+
+    def percentiles_ms(self, kind: str) -> dict[str, float]:
+        values = self.latencies(kind)
+        if not len(values):
+            return {"n": 0, "p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
+        p50, p95, p99 = np.percentile(values, [50, 95, 99]) * 1000
+        return {"n": int(len(values)), "p50": float(p50), "p95": float(p95), "p99": float(p99)}
+
+    @property
+    def peak_rss(self) -> int:
+        return max((b for _, b in self.rss_samples), default=0)
+
+    def rss_growth(self, settle_share: float = 0.25) -> int:
+        """Memory growth after warm-up: the last sample minus the largest sample of the first quarter.
+
+        Caches and the first page loads fill memory early on; a leak shows as growth after that.
+        """
+        if len(self.rss_samples) < 4:
+            return 0
+        end = self.rss_samples[-1][0]
+        early = [b for t, b in self.rss_samples if t <= end * settle_share]
+        late = [b for t, b in self.rss_samples if t >= end * (1 - 0.1)]
+        return int(np.median(late) - max(early)) if early and late else 0
+
+
+def _filter_widgets(session: StreamlitSession) -> list[Widget]:
+    """Widgets a user changes to filter the page: the global filters in the sidebar first."""
+    choosable = [w for w in session.widgets.values()
+                 if w.kind in ("selectbox", "multiselect", "radio") and not w.form_id
+                 and len(w.options) > 1 and not w.proto.disabled]
+    sidebar = [w for w in choosable if w.in_sidebar]
+    return sidebar or choosable
+
+
+def _shown(session: StreamlitSession, widget: Widget):
+    state = session.values.get(widget.id)
+    if state is not None and state.WhichOneof("value") == "string_value":
+        return state.string_value
+    return widget.current
+
+
+async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResult, stop_at: float) -> None:
+    rng = random.Random(cfg.seed + index)
+    await asyncio.sleep(cfg.ramp_s * index / max(cfg.users, 1))
+    session = StreamlitSession(url, timeout=cfg.action_timeout_s)
+    page = "home"
+    try:
+        await session.connect()
+        await session.open()
+        run = await session.login(cfg.username, cfg.password)
+        if not session.pages:
+            result.errors.append(f"user {index}: login did not reach the portal menu ({run.texts[-3:]})")
+            return
+        result.actions.append(Action("login", page, run.seconds, run.ok))
+        pages = [p for p in session.pages if cfg.pages is None or p in cfg.pages] or list(session.pages)
+        for _ in range(cfg.max_actions_per_user):
+            await asyncio.sleep(rng.uniform(*cfg.think_s))
+            if time.monotonic() >= stop_at:
+                break
+            widgets = _filter_widgets(session)
+            if not widgets or rng.random() < cfg.page_switch_share:
+                page = rng.choice(pages)
+                kind, run = "page", await session.go_to(page)
+            else:
+                widget = rng.choice(widgets)
+                current = _shown(session, widget)
+                options = [o for o in widget.options if o != current] or widget.options
+                value = rng.choice(options)
+                kind, run = "filter", await session.set(widget.label, [value] if widget.kind == "multiselect"
+                                                       else value, widget.kind)
+            result.actions.append(Action(kind, page, run.seconds, run.ok))
+            if run.exceptions:
+                result.errors.append(f"user {index} on {page or 'home'}: {run.exceptions[0][:300]}")
+            if run.page_not_found:
+                result.errors.append(f"user {index}: page {page!r} not found")
+            result.error_boxes.extend(run.errors)
+    except (ClientError, OSError) as exc:
+        result.errors.append(f"user {index} on {page or 'home'}: {type(exc).__name__}: {exc}")
+    finally:
+        await session.close()
+
+
+async def _sample_memory(server, result: LoadResult, started: float, done: asyncio.Event,
+                         every_s: float) -> None:
+    while not done.is_set():
+        result.rss_samples.append((time.monotonic() - started, server.rss_bytes()))
+        try:
+            await asyncio.wait_for(done.wait(), every_s)
+        except asyncio.TimeoutError:
+            pass
+    result.rss_samples.append((time.monotonic() - started, server.rss_bytes()))
+
+
+async def run_load_async(server, cfg: LoadConfig, sample_every_s: float = 0.5) -> LoadResult:
+    """Drive ``cfg.users`` simulated users against ``server`` (a ``PortalServer``)."""
+    result = LoadResult(config=cfg)
+    started = time.monotonic()
+    stop_at = started + cfg.ramp_s + cfg.duration_s
+    cpu_before = server.cpu_seconds()
+    done = asyncio.Event()
+    sampler = asyncio.create_task(_sample_memory(server, result, started, done, sample_every_s))
+    await asyncio.gather(*(_simulate_user(i, server.url, cfg, result, stop_at) for i in range(cfg.users)))
+    done.set()
+    await sampler
+    result.wall_seconds = time.monotonic() - started
+    result.cpu_seconds = server.cpu_seconds() - cpu_before
+    return result
+
+
+def run_load(server, cfg: LoadConfig, sample_every_s: float = 0.5) -> LoadResult:
+    return asyncio.run(run_load_async(server, cfg, sample_every_s))
