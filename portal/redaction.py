@@ -154,6 +154,13 @@ _RELATIONS = frozenset(
     "wife partner baby twins twin stepson stepdaughter toddler teenager".split()
 )
 _RELATION_OWNERS = frozenset("my our his her their your".split())
+# People named by their job: "our keyworker Tariq", "the SENCo Mr Abdullahi", "his consultant, Dr Rao".
+_ROLE_CUES = frozenset(
+    "keyworker worker senco therapist teacher consultant paediatrician paediatrician nurse caseworker officer "
+    "coordinator co-ordinator practitioner psychologist physio physiotherapist ot gp doctor dentist visitor "
+    "manager assistant ta head headteacher headmaster headmistress tutor mentor advocate counsellor "
+    "psychiatrist clinician surgeon receptionist specialist lead".split()
+)
 _NAMING_CUES = ("called", "named", "name is", "name's", "names are", "known as", "i'm", "i am", "this is",
                 "mum of", "mom of", "dad of", "mother of", "father of", "parent of", "carer of", "carer for",
                 "mum to", "dad to", "signed", "from", "with", "and", "to", "by")
@@ -279,6 +286,8 @@ def _redact_names(text: str) -> str:
             strong = True
         elif low in _RELATIONS and i > 0 and lowered[i - 1] in _RELATION_OWNERS:
             cue = True
+        elif low in _ROLE_CUES and nxt < len(tokens) and is_cap(tokens[nxt][2]):
+            cue = True
         else:
             for phrase in _NAMING_CUES:
                 words = phrase.split()
@@ -291,12 +300,15 @@ def _redact_names(text: str) -> str:
             continue
         j = nxt
         taken = 0
-        while j < len(tokens) and taken < 3 and plain_gap(j):
+        while j < len(tokens) and taken < 3 and (
+                plain_gap(j) or j == nxt and low in _TITLES and re.fullmatch(r"\.\s*", gap_before(j))):
             word = tokens[j][2]
-            if re.fullmatch(r"[A-Z]\.?", word):  # an initial: "Dr J. Smith"
+            if lowered[j] in _TITLES:
+                break  # "Our SENCo Mr Abdullahi": the title is a cue of its own, not a name
+            if re.fullmatch(r"[A-Z]\.?", word) and word != "I" and low in _TITLES:  # "Dr J. Smith"
                 flagged[j] = True
             elif flagged[j] or looks_like_name(j, after_cue=True, strong=strong and taken == 0):
-                if taken == 0 and lowered[i] in ("and", "with", "to", "by", "from", "this", "i'm", "am") \
+                if taken == 0 and lowered[i] in ("and", "with", "to", "by", "from") \
                         and not (lowered[j] in names or flagged[j]):
                     break  # weak cues only extend to words already known to be names
                 if taken == 0 and lowered[i] in ("and", "with", "to", "by", "from") and not is_cap(word):
