@@ -38,7 +38,7 @@ EVENTS = {
     "consultation": "GP consultation",
     **CONDITIONS,
 }
-MAX_CONDITIONS = 3
+MAX_CONDITIONS = len(CONDITIONS)
 MONTH_CHOICES = (3, 6, 12, 18, 24, 36)
 
 # The query's output columns and the labels the page shows for them.
@@ -100,12 +100,9 @@ class CohortDefinition:
         return data
 
     def query_params(self) -> dict:
-        """The ``gp_cohort`` query's parameters: unused condition slots are ``none``."""
-        slots = list(self.conditions) + ["none"] * (MAX_CONDITIONS - len(self.conditions))
-        params = {"cohort_send_status": self.send_status, "no_event": self.no_event or "none",
-                  "no_event_months": self.no_event_months}
-        params.update({f"condition_{i}": concept for i, concept in enumerate(slots, start=1)})
-        return params
+        """The ``gp_cohort`` query's parameters (the practice is never one: the runner binds it)."""
+        return {"cohort_send_status": self.send_status, "conditions": list(self.conditions),
+                "no_event": self.no_event or "none", "no_event_months": self.no_event_months}
 
     def describe(self) -> str:
         """The definition in plain English, e.g. 'children and young people with an EHCP, with asthma,

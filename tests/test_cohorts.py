@@ -1,0 +1,200 @@
+"""GP cohort finder: the definition, the named query over real Parquet marts, practice scope, audit.
+
+Two data sets: a hand-made practice list whose every row is chosen to test one rule (boundaries, never
+reviewed, other practice), and the synthetic demo, whose ground truth lists, per practice, the children with
+an EHCP and asthma and no asthma review in 12 months.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from portal import cohorts, config, ops, queries, store
+from portal.cohorts import CohortDefinition, CohortError
+from portal.roles import ANALYST, COMMISSIONER, GP, User
+
+AS_OF = date(2026, 10, 31)
+GP_A = User("gp.a", "Dr A", GP, practice_code="P001")
+GP_B = User("gp.b", "Dr B", GP, practice_code="P002")
+RECALL = CohortDefinition("EHCP", ("asthma",), "asthma_review", 12)
+
+# person_key, practice, send_status, events [(concept, date)]
+PEOPLE = [
+    ("k1", "P001", "EHCP", [("asthma", "2019-03-01"), ("asthma_review", "2025-06-01")]),   # overdue
+    ("k2", "P001", "EHCP", [("asthma", "2019-03-01"), ("asthma_review", "2026-03-01")]),   # reviewed
+    ("k3", "P001", "EHCP", [("asthma", "2022-01-10")]),                                    # never reviewed
+    ("k4", "P001", "SEN support", [("asthma", "2020-05-05")]),                             # not EHCP
+    ("k5", "P001", "EHCP", [("adhd", "2021-02-02")]),                                      # no asthma
+    ("k6", "P002", "EHCP", [("asthma", "2018-07-07")]),                                    # other practice
+    ("k7", "P001", "EHCP", [("asthma", "2018-01-01"), ("asthma_review", "2025-10-31")]),   # exactly 12 months
+    ("k8", "P001", "EHCP", [("asthma", "2018-01-01"), ("asthma_review", "2025-11-01")]),   # just inside
+    ("k9", "P001", "No SEND", [("asthma", "2018-01-01"), ("obesity", "2024-01-01")]),
+]
+GIRLS = {"k3", "k4"}
+
+
+def _publish_handmade_marts() -> None:
+    people = pd.DataFrame([{
+        "person_key": key, "practice_code": practice, "small_area_code": "E01000001", "age": 9,
+        "locality": "Eastfield", "age_band": "5-10", "sex": "Female" if key in GIRLS else "Male",
+        "ethnicity": "White", "imd_quintile": 2, "send_status": send,
+        "primary_need": "None" if send == "No SEND" else "SLCN",
+        "has_asthma": any(c == "asthma" for c, _ in events), "has_obesity": False, "has_autism": False,
+        "has_adhd": any(c == "adhd" for c, _ in events),
+    } for key, practice, send, events in PEOPLE])
+    events = pd.DataFrame([{
+        "person_key": key, "practice_code": practice, "event_date": pd.Timestamp(day).date(),
+        "snomed_code": "0", "concept": concept,
+    } for key, practice, _send, evs in PEOPLE for concept, day in evs])
+    identifiable = pd.DataFrame([{
+        "person_key": key, "nhs_number": f"999000000{n}", "given_name": f"Given{n}", "family_name": f"Family{n}",
+        "date_of_birth": date(2017, 1, n), "practice_code": practice,
+    } for n, (key, practice, _s, _e) in enumerate(PEOPLE, start=1)])
+    version = config.marts_dir() / "v20261101T000000"
+    version.mkdir(parents=True)
+    people.to_parquet(version / "dim_person.parquet")
+    events.to_parquet(version / "fct_gp_events.parquet")
+    pd.DataFrame({"locality": ["Eastfield"]}).to_parquet(version / "dim_locality.parquet")
+    (version / "manifest.json").write_text(json.dumps({
+        "version": version.name, "built_at": "2026-11-01T00:00:00", "as_of": AS_OF.isoformat(),
+        "marts": {"dim_person": {"rows": len(people)}}}))
+    config.identifiable_dir().mkdir(parents=True)
+    identifiable.to_parquet(config.identifiable_dir() / "persons.parquet")
+    store.publish(version)
+
+
+@pytest.fixture
+def handmade(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path))
+    _publish_handmade_marts()
+    return tmp_path
+
+
+def _nhs(result) -> list[str]:
+    return sorted(result.df["nhs_number"])
+
+
+def _nhs_of(*keys) -> list[str]:
+    index = {key: f"999000000{n}" for n, (key, *_rest) in enumerate(PEOPLE, start=1)}
+    return sorted(index[k] for k in keys)
+
+
+# --- the definition ---------------------------------------------------------------------------------
+
+def test_definition_reads_in_plain_english_and_round_trips():
+    assert RECALL.describe() == ("children and young people with an EHCP, with asthma, and no asthma review "
+                                 "recorded in the last 12 months")
+    assert CohortDefinition("Any", ("adhd", "autism")).describe() == "children and young people, with ADHD and autism"
+    assert CohortDefinition.from_dict(json.loads(json.dumps(RECALL.to_dict()))) == RECALL
+    assert RECALL.query_params() == {"cohort_send_status": "EHCP", "conditions": ["asthma"],
+                                     "no_event": "asthma_review", "no_event_months": 12}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"send_status": "everyone"}, "SEND status"),
+    ({"conditions": ("asthma'; DROP TABLE x; --",)}, "Unknown condition"),
+    ({"no_event": "flu_jab"}, "Unknown event"),
+    ({"no_event_months": 7}, "number of months"),
+])
+def test_definition_refuses_values_outside_the_lists(kwargs, message):
+    with pytest.raises(CohortError, match=message):
+        CohortDefinition(**kwargs)
+
+
+def test_every_choice_offered_is_accepted_by_the_query():
+    spec = queries.load_query(cohorts.QUERY_NAME)
+    assert set(spec.params["cohort_send_status"].allowed) == set(cohorts.SEND_CHOICES)
+    assert set(spec.params["conditions"].allowed) == set(cohorts.CONDITIONS)
+    assert set(spec.params["no_event"].allowed) == {"none", *cohorts.EVENTS}
+    assert set(spec.params["no_event_months"].allowed) == set(cohorts.MONTH_CHOICES)
+    assert spec.output == "identifiable" and spec.scope == "practice" and spec.roles == (GP,)
+
+
+# --- the query over real Parquet ------------------------------------------------------------------------
+
+def test_recall_cohort_follows_each_rule(handmade):
+    result = cohorts.run_cohort(GP_A, RECALL, audit=False)
+    # k1 overdue, k3 never reviewed, k7 reviewed exactly 12 months ago (not within the last 12 months).
+    assert _nhs(result) == _nhs_of("k1", "k3", "k7")
+    assert list(result.df.columns) == list(cohorts.LIST_COLUMNS)
+    by_nhs = result.df.set_index("nhs_number")
+    assert pd.isna(by_nhs.loc[_nhs_of("k3")[0], "last_event_date"])  # never reviewed comes first
+    assert result.df.iloc[0]["nhs_number"] == _nhs_of("k3")[0]
+    assert str(by_nhs.loc[_nhs_of("k1")[0], "last_event_date"])[:10] == "2025-06-01"
+    assert by_nhs.loc[_nhs_of("k1")[0], "last_event"] == "asthma_review"
+    assert by_nhs.loc[_nhs_of("k1")[0], "name"] == "Given1 Family1"
+
+
+def test_other_cohort_shapes(handmade):
+    run = lambda d: _nhs(cohorts.run_cohort(GP_A, d, audit=False))  # noqa: E731
+    assert run(CohortDefinition("Any", ("asthma",))) == _nhs_of("k1", "k2", "k3", "k4", "k7", "k8", "k9")
+    assert run(CohortDefinition("Any", ("asthma", "obesity"))) == _nhs_of("k9")
+    assert run(CohortDefinition("EHCP or SEN support", ("asthma",), "asthma_review", 12)) == _nhs_of(
+        "k1", "k3", "k4", "k7")
+    # k2 was reviewed 8 months ago: outside a 6-month window.
+    assert run(CohortDefinition("EHCP", (), "asthma_review", 6)) == _nhs_of("k1", "k2", "k3", "k5", "k7", "k8")
+    assert run(CohortDefinition("No SEND")) == _nhs_of("k9")
+
+
+def test_global_filters_narrow_the_list(handmade):
+    from portal.filters import default_filters
+    version = store.current_version()
+    boys = default_filters(version).__class__(sex="Male")
+    result = cohorts.run_cohort(GP_A, RECALL, boys, audit=False)
+    assert _nhs(result) == _nhs_of("k1", "k7")  # k3 is a girl
+
+
+def test_each_practice_sees_only_its_own_patients(handmade):
+    a = _nhs(cohorts.run_cohort(GP_A, RECALL, audit=False))
+    b = _nhs(cohorts.run_cohort(GP_B, RECALL, audit=False))
+    assert b == _nhs_of("k6") and not set(a) & set(b)
+
+
+@pytest.mark.parametrize("smuggled", [{"practice_code": "P002"}, {"practice": "P002"}, {"scope": "P002"}])
+def test_practice_cannot_be_chosen_by_the_caller(handmade, smuggled):
+    with pytest.raises(queries.ScopeViolation):
+        queries.run(cohorts.QUERY_NAME, GP_A, None, **RECALL.query_params(), **smuggled)
+
+
+@pytest.mark.parametrize("user", [User("c", "C", COMMISSIONER), User("a", "A", ANALYST),
+                                  User("x", "X", GP, practice_code=None)])
+def test_other_roles_and_unlinked_gps_get_nothing(handmade, user):
+    with pytest.raises((PermissionError, queries.ForbiddenQuery)):
+        cohorts.run_cohort(user, RECALL)
+    with pytest.raises(queries.ForbiddenQuery):
+        queries.run(cohorts.QUERY_NAME, user, None, **RECALL.query_params())
+
+
+# --- audit ---------------------------------------------------------------------------------------------
+
+def test_every_view_and_export_is_audited_with_definition_and_rows(handmade):
+    result = cohorts.run_cohort(GP_A, RECALL)
+    cohorts.record_export(GP_A, RECALL, len(result.df), "csv")
+    view, export = reversed([e for e in ops.audit_events(limit=10) if e["event"].startswith("cohort_")])
+    assert (view["event"], view["username"], view["detail"]["rows"]) == ("cohort_view", "gp.a", 3)
+    assert view["detail"]["cohort"] == RECALL.to_dict() and view["detail"]["practice_code"] == "P001"
+    assert view["detail"]["cohort_text"] == RECALL.describe()
+    assert (export["event"], export["detail"]["rows"], export["detail"]["format"]) == ("cohort_export", 3, "csv")
+    assert view["at"] and export["at"] >= view["at"]
+
+
+# --- saved definitions ----------------------------------------------------------------------------------
+
+def test_saved_definitions_are_shared_within_the_practice_only(handmade):
+    colleague = User("gp.a2", "Dr A2", GP, practice_code="P001")
+    cohorts.save_definition(GP_A, "Asthma recall (EHCP)", RECALL)
+    mine = cohorts.saved_definitions(colleague)
+    assert [(s.name, s.definition) for s in mine] == [("Asthma recall (EHCP)", RECALL)]
+    assert cohorts.saved_definitions(GP_B) == []
+    # Saving again under the same name replaces it.
+    other = CohortDefinition("SEN support", ("obesity",))
+    cohorts.save_definition(colleague, "Asthma recall (EHCP)", other)
+    assert [s.definition for s in cohorts.saved_definitions(GP_A)] == [other]
+    assert not cohorts.delete_definition(GP_B, mine[0].id)  # another practice cannot delete it
+    assert cohorts.delete_definition(GP_A, mine[0].id)
+    assert cohorts.saved_definitions(GP_A) == []
+    with pytest.raises(CohortError):
+        cohorts.save_definition(GP_A, "<script>", RECALL)
