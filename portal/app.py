@@ -1,0 +1,106 @@
+"""The Streamlit entry point: sign-in, then the pages the user's role may see.
+
+Run with ``python -m portal serve`` (or ``streamlit run portal/app.py``). This file sits inside
+``portal/`` on purpose: a ``pages/`` folder beside the entry script would make Streamlit serve every page
+file directly, without sign-in. Pages are registered here with ``st.navigation`` from the role, so a page
+missing from a role's menu cannot be opened by URL either.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+# `streamlit run portal/app.py` puts portal/ itself first on sys.path, where a module such as
+# portal/requests.py would shadow the library of the same name. Import from the repository root instead.
+_PORTAL_DIR = str(Path(__file__).resolve().parent)
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != _PORTAL_DIR]
+if _REPO_ROOT not in sys.path:
+    sys.path.insert(0, _REPO_ROOT)
+
+import streamlit as st  # noqa: E402
+
+from portal import auth, navigation, ops, store  # noqa: E402
+from portal.demo_users import DEMO_USERS, demo_password  # noqa: E402
+
+log = logging.getLogger("portal.app")
+
+st.set_page_config(page_title="SEND Insight Portal", page_icon=":material/child_care:", layout="wide")
+
+
+def login_intro() -> None:
+    st.title("SEND Insight Portal")
+    st.write("Linked health, council and school data on children and young people with special "
+             "educational needs and disabilities (SEND). Sign in to continue.")
+    demo = [(username, role) for username, _name, role in DEMO_USERS
+            if (record := ops.get_user(username)) and record.active and record.demo]
+    if demo:
+        with st.expander("Demo sign-ins (synthetic data only)"):
+            st.write("This portal is running the synthetic demonstration area. Each demo user has one role.")
+            st.table([{"Role": role, "Username": username, "Password": demo_password(username)}
+                      for username, role in demo])
+
+
+def sidebar(user, specs: list[navigation.PageSpec], pages: dict) -> None:
+    with st.sidebar:
+        st.markdown(f"**{user.name}**  \n{auth.role_label(user)}")
+        if st.button("Sign out", key="portal-sign-out", icon=":material/logout:"):
+            auth.sign_out()
+            st.rerun()
+        for section, section_specs in navigation.sections_for(user.role).items():
+            st.caption(section)
+            for spec in section_specs:
+                st.page_link(pages[spec.url_path], label=spec.title, icon=spec.icon)
+        st.divider()
+
+
+def open_requested_view(current, pages_by_url: dict) -> None:
+    """After sign-in, go to the page and filters of the URL the user first asked for, if their role may
+    see that page; a page outside the role's menu falls back to home."""
+    requested = st.session_state.get(auth.REQUESTED_VIEW_KEY)
+    if requested is None:
+        return
+    url_path, params = requested
+    target = pages_by_url.get(url_path)
+    if target is not None and target.url_path != current.url_path:
+        st.switch_page(target)  # the next run lands on the page and restores the filters below
+    st.session_state.pop(auth.REQUESTED_VIEW_KEY, None)
+    if params and not st.query_params:
+        st.query_params.from_dict(params)
+
+
+def main() -> None:
+    try:
+        user = auth.current_user()
+        if user is None:
+            auth.login_screen(intro=login_intro)
+            return
+    except Exception:
+        log.exception("sign-in failed")
+        st.error("Sign-in is not available just now. Please try again in a minute; if it keeps "
+                 "happening, tell your portal administrator.")
+        return
+
+    auth.write_pending_cookie()
+    specs = navigation.pages_for(user.role)
+    pages = {spec.url_path: st.Page(spec.absolute_path, title=spec.title, icon=spec.icon,
+                                    url_path=spec.url_path, default=spec.default) for spec in specs}
+    current = st.navigation(list(pages.values()), position="hidden")
+    open_requested_view(current, {page.url_path: page for page in pages.values()})
+    sidebar(user, specs, pages)
+    try:
+        current.run()
+    except store.NoMartsError:
+        st.warning("There is no data to show yet. An administrator needs to build the data first "
+                   "(python -m portal build-demo for the demonstration data).")
+    except store.MartsUnavailableError:
+        log.exception("marts unavailable")
+        st.error("The data cannot be read just now. Please try again in a few minutes.")
+    except Exception:
+        log.exception("page %s failed", current.url_path)
+        st.error("Sorry, this page could not be shown. The problem has been logged; please try again, "
+                 "or choose another page.")
+
+
+main()
