@@ -1,0 +1,58 @@
+"""Plain-English number formatting shared by the journey summaries.
+
+Suppressed cells arrive as missing values (see portal/suppression.py); these helpers never print them
+as numbers, so a summary cannot reveal what a table hides.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def is_missing(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_count(value) -> str:
+    """A count with thousands separators, or 'a small number' when it is hidden."""
+    if is_missing(value):
+        return "a small number"
+    return f"{int(round(float(value))):,}"
+
+
+def fmt_number(value, decimals: int = 0) -> str:
+    if is_missing(value):
+        return "not shown"
+    value = float(value)
+    if decimals == 0:
+        return f"{int(round(value)):,}"
+    return f"{value:,.{decimals}f}"
+
+
+def fmt_pct(value, decimals: int = 0) -> str:
+    """A percentage given as 0-100."""
+    if is_missing(value):
+        return "not shown"
+    text = f"{float(value):.{decimals}f}%"
+    return text
+
+
+def pct(numerator, denominator) -> float:
+    """numerator / denominator as 0-100, or NaN when either is missing or the denominator is 0."""
+    if is_missing(numerator) or is_missing(denominator) or float(denominator) == 0:
+        return math.nan
+    return 100.0 * float(numerator) / float(denominator)
+
+
+def join_names(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    names = [str(n) for n in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

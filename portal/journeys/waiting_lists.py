@@ -1,0 +1,276 @@
+"""Waiting lists (SPEC §3.2): who is waiting now, for how long, where; and what helps while they wait.
+
+Everything here works on the DataFrames the named queries return (already suppressed for the role, with
+hidden cells as missing values), so the page only reads filters, runs queries and draws.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from portal import config
+from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing
+
+# The community services of SPEC §3.2, by the codes in fct_referrals.service.
+SERVICES: dict[str, str] = {
+    "ASD": "Autism assessment",
+    "ADHD": "ADHD assessment",
+    "CAMHS": "CAMHS (children's mental health)",
+    "SLT": "Speech and language therapy",
+    "OT": "Occupational therapy",
+    "PHYSIO": "Physiotherapy",
+    "PAEDS": "Community paediatrics",
+}
+
+# How a breakdown chooser names the standard dimensions (the query's `by` parameter allow-list).
+BREAKDOWNS: dict[str, str] = {
+    "locality": "Locality",
+    "send_status": "SEND status",
+    "age_band": "Age band",
+    "sex": "Sex",
+    "ethnicity": "Ethnicity",
+    "imd_quintile": "Deprivation quintile (1 = most deprived)",
+    "primary_need": "Primary need",
+}
+
+# The wait bands of the distribution chart, in order (they match queries/wait_distribution.yaml).
+WAIT_BANDS = ["0-6 weeks", "6-12 weeks", "12-18 weeks", "18-26 weeks", "26-52 weeks", "52-78 weeks",
+              "78-104 weeks", "104+ weeks"]
+
+SCHEMES_FILE = config.REFERENCE_DIR / "waiting_well_schemes.csv"
+SCHEME_COLUMNS = ["scheme", "service", "locality", "description", "how_to_access", "contact"]
+
+LABELS = {
+    "service_name": "Service",
+    "n_waiting": "Waiting now",
+    "median_wait_weeks": "Median wait (weeks)",
+    "n_over_18_weeks": "Waiting over 18 weeks",
+    "pct_over_18_weeks": "% over 18 weeks",
+    "n_over_52_weeks": "Waiting over 52 weeks",
+    "pct_over_52_weeks": "% over 52 weeks",
+    "median_wait_weeks_year_ago": "Median wait a year ago (weeks)",
+    "group_value": "Group",
+    "wait_band": "Time waited so far",
+    "month": "Month end",
+    "locality": "Locality",
+    "pseudo_id": "Pseudonymous ID",
+    "age_band": "Age band",
+    "send_status": "SEND status",
+    "referral_date": "Referred on",
+    "wait_weeks": "Weeks waited",
+}
+
+
+def service_name(code: str) -> str:
+    return SERVICES.get(code, code)
+
+
+# ------------------------------------------------------------------------------------------- summaries
+
+
+@dataclass(frozen=True)
+class LongestWait:
+    locality: str
+    median_weeks: float
+    year_ago_weeks: float | None
+
+    @property
+    def change_weeks(self) -> float | None:
+        if self.year_ago_weeks is None:
+            return None
+        return self.median_weeks - self.year_ago_weeks
+
+
+def longest_wait_locality(by_locality_service: pd.DataFrame, service: str) -> LongestWait | None:
+    """The locality with the longest median wait for ``service`` among those shown (suppressed ones skipped)."""
+    rows = by_locality_service[(by_locality_service["service"] == service)
+                               & by_locality_service["median_wait_weeks"].notna()]
+    if rows.empty:
+        return None
+    top = rows.sort_values(["median_wait_weeks", "locality"], ascending=[False, True]).iloc[0]
+    year_ago = top.get("median_wait_weeks_year_ago")
+    return LongestWait(locality=str(top["locality"]), median_weeks=float(top["median_wait_weeks"]),
+                       year_ago_weeks=None if is_missing(year_ago) else float(year_ago))
+
+
+def longest_wait_sentence(service: str, longest: LongestWait | None) -> str:
+    name = service_name(service).lower() if service != "CAMHS" else "CAMHS"
+    if longest is None:
+        return f"There are too few children waiting for {name} in any locality to compare localities."
+    sentence = (f"Waits for {name} are longest in {longest.locality}: "
+                f"median {fmt_number(longest.median_weeks)} weeks")
+    change = longest.change_weeks
+    if change is None:
+        return sentence + "."
+    if round(change) == 0:
+        return sentence + ", about the same as a year ago."
+    direction = "up" if change > 0 else "down"
+    return sentence + f", {direction} {fmt_number(abs(change))} weeks on a year ago."
+
+
+def waiting_summary(service: str, by_service: pd.DataFrame, by_locality_service: pd.DataFrame) -> str:
+    """The one-paragraph plain-English summary of the page for the chosen service."""
+    name = service_name(service)
+    row = by_service[by_service["service"] == service]
+    if row.empty or is_missing(row.iloc[0]["n_waiting"]):
+        opening = (f"Too few children and young people are waiting for {name.lower()} with these filters "
+                   "to show the numbers safely.")
+        return opening
+    r = row.iloc[0]
+    parts = [f"Right now {fmt_count(r['n_waiting'])} children and young people are waiting for "
+             f"{name.lower() if service != 'CAMHS' else 'CAMHS'}."]
+    if not is_missing(r["median_wait_weeks"]):
+        parts.append(f"Half of them have waited more than {fmt_number(r['median_wait_weeks'])} weeks.")
+    pct18, pct52 = r.get("pct_over_18_weeks"), r.get("pct_over_52_weeks")
+    if not is_missing(pct18):
+        tail = f" and {fmt_pct(pct52)} over a year" if not is_missing(pct52) else ""
+        parts.append(f"{fmt_pct(pct18)} have waited over 18 weeks{tail}.")
+    parts.append(longest_wait_sentence(service, longest_wait_locality(by_locality_service, service)))
+    worst = by_service.dropna(subset=["median_wait_weeks"]).sort_values("median_wait_weeks", ascending=False)
+    if not worst.empty and worst.iloc[0]["service"] != service:
+        top = worst.iloc[0]
+        parts.append(f"Across all services, the longest median wait is for {service_name(top['service']).lower()} "
+                     f"({fmt_number(top['median_wait_weeks'])} weeks).")
+    return " ".join(parts)
+
+
+def trend_sentence(trend: pd.DataFrame, service: str) -> str:
+    """How the number waiting changed over the months shown."""
+    shown = trend.dropna(subset=["n_waiting"]).sort_values("month")
+    if len(shown) < 2:
+        return "There are not enough months with numbers shown to describe a trend."
+    first, last = shown.iloc[0], shown.iloc[-1]
+    change = last["n_waiting"] - first["n_waiting"]
+    direction = "risen" if change > 0 else "fallen" if change < 0 else "stayed the same"
+    first_month = pd.Timestamp(first["month"]).strftime("%B %Y")
+    last_month = pd.Timestamp(last["month"]).strftime("%B %Y")
+    text = (f"The number waiting for {service_name(service).lower()} has {direction}: "
+            f"{fmt_count(first['n_waiting'])} at the end of {first_month}, {fmt_count(last['n_waiting'])} "
+            f"at the end of {last_month}.")
+    return text
+
+
+# -------------------------------------------------------------------------------------------- tables
+
+
+def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The shown columns, renamed to plain-English headings."""
+    out = df[[c for c in columns if c in df.columns]].copy()
+    if "service" in out.columns:
+        out["service"] = out["service"].map(service_name)
+    return out.rename(columns={**LABELS, "service": "Service"})
+
+
+# -------------------------------------------------------------------------------------------- charts
+
+
+def distribution_chart(distribution: pd.DataFrame, service: str) -> alt.Chart:
+    data = distribution.dropna(subset=["n_waiting"])
+    over = alt.condition(alt.FieldOneOfPredicate(field="wait_band", oneOf=WAIT_BANDS[:3]),
+                         alt.value("#005EB8"), alt.value("#AE2573"))
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("wait_band:N", sort=WAIT_BANDS, title="Time waited so far", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("n_waiting:Q", title="Children waiting"),
+        color=over,
+        tooltip=[alt.Tooltip("wait_band:N", title="Waited"), alt.Tooltip("n_waiting:Q", title="Children", format=",")],
+    ).properties(height=320, description=(
+        f"Bar chart: how long children waiting for {service_name(service).lower()} have waited so far. "
+        "Bars from 18 weeks on are in pink."))
+
+
+def breakdown_chart(breakdown: pd.DataFrame, by: str) -> alt.Chart:
+    label = BREAKDOWNS.get(by, by)
+    data = breakdown.dropna(subset=["median_wait_weeks"])
+    return alt.Chart(data).mark_bar(color="#005EB8").encode(
+        y=alt.Y("group_value:N", title=label, sort="-x"),
+        x=alt.X("median_wait_weeks:Q", title="Median wait so far (weeks)"),
+        tooltip=[alt.Tooltip("group_value:N", title=label),
+                 alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
+                 alt.Tooltip("n_waiting:Q", title="Waiting now", format=","),
+                 alt.Tooltip("pct_over_18_weeks:Q", title="% over 18 weeks", format=".1f")],
+    ).properties(height=max(160, 34 * len(data)), description=f"Bar chart of median wait by {label.lower()}.")
+
+
+def trend_chart(trend: pd.DataFrame, service: str) -> alt.Chart:
+    long = trend.melt(id_vars=["month"], value_vars=["n_waiting", "n_over_18_weeks", "n_over_52_weeks"],
+                      var_name="measure", value_name="children").dropna(subset=["children"])
+    long["measure"] = long["measure"].map({"n_waiting": "All waiting", "n_over_18_weeks": "Over 18 weeks",
+                                           "n_over_52_weeks": "Over 52 weeks"})
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("month:T", title="Month end"),
+        y=alt.Y("children:Q", title="Children waiting"),
+        color=alt.Color("measure:N", title="", sort=["All waiting", "Over 18 weeks", "Over 52 weeks"]),
+        strokeDash=alt.StrokeDash("measure:N", legend=None),
+        tooltip=[alt.Tooltip("month:T", title="Month", format="%B %Y"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("children:Q", title="Children", format=",")],
+    ).properties(height=320, description=(
+        f"Line chart: children waiting for {service_name(service).lower()} at each month end, "
+        "all, over 18 weeks and over 52 weeks."))
+
+
+def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
+    data = by_locality_service.copy()
+    data["service_name"] = data["service"].map(service_name)
+    base = alt.Chart(data).encode(
+        x=alt.X("service_name:N", title="Service", axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("locality:N", title="Locality"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("median_wait_weeks:Q", title="Median wait (weeks)", scale=alt.Scale(scheme="blues")),
+        tooltip=[alt.Tooltip("locality:N", title="Locality"), alt.Tooltip("service_name:N", title="Service"),
+                 alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
+                 alt.Tooltip("n_waiting:Q", title="Waiting now", format=",")],
+    )
+    text = base.mark_text(fontSize=12).encode(
+        text=alt.Text("median_wait_weeks:Q", format=".0f"),
+        color=alt.condition("datum.median_wait_weeks > 40", alt.value("white"), alt.value("#212B32")),
+    )
+    return (cells + text).properties(height=34 * max(1, data["locality"].nunique()) + 60, description=(
+        "Heat map: median wait in weeks for each service (across) in each locality (down); darker is longer."))
+
+
+# ---------------------------------------------------------------------------- waiting-well schemes
+
+
+class SchemesFileError(ValueError):
+    """The waiting-well reference file is missing columns or cannot be read."""
+
+
+def load_waiting_well_schemes(path: Path | None = None) -> pd.DataFrame:
+    """The editable list of schemes to signpost while children wait.
+
+    ``service`` is a service code or ``all``; ``locality`` a locality name or ``all``. Rows with a blank
+    scheme name are skipped so a half-edited spreadsheet line does not show as an empty card.
+    """
+    path = path or SCHEMES_FILE
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in SCHEME_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise SchemesFileError(f"The waiting-well schemes file is missing columns: {', '.join(missing)}.")
+            rows = [{c: (row.get(c) or "").strip() for c in SCHEME_COLUMNS} for row in reader]
+    except OSError as exc:
+        raise SchemesFileError(f"The waiting-well schemes file cannot be read: {exc.strerror}.") from exc
+    frame = pd.DataFrame(rows, columns=SCHEME_COLUMNS)
+    frame = frame[frame["scheme"] != ""]
+    for column in ("service", "locality"):
+        frame[column] = frame[column].replace("", "all")
+    unknown = sorted(set(frame["service"]) - set(SERVICES) - {"all"})
+    if unknown:
+        raise SchemesFileError(f"Unknown service codes in the waiting-well schemes file: {', '.join(unknown)}. "
+                               f"Use one of {', '.join(SERVICES)} or 'all'.")
+    return frame.reset_index(drop=True)
+
+
+def schemes_for(schemes: pd.DataFrame, service: str, locality: str | None) -> pd.DataFrame:
+    """Schemes for this service (or all services) in this locality (or everywhere); specific ones first."""
+    service_match = schemes["service"].isin([service, "all"])
+    locality_match = schemes["locality"].eq("all") if locality is None else schemes["locality"].isin([locality, "all"])
+    chosen = schemes[service_match & locality_match].copy()
+    chosen["_rank"] = (chosen["service"] == "all").astype(int) + (chosen["locality"] == "all").astype(int)
+    return chosen.sort_values(["_rank", "scheme"]).drop(columns="_rank").reset_index(drop=True)
