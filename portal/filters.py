@@ -228,10 +228,10 @@ def from_values(
         match = next((v for v in allowed[name] if str(v) == text), None)
         if match is None:
             shown = text if len(text) <= 30 else text[:27] + "..."
-            instead = DEFAULT_PERIOD.lower() if name == "period" else "all"
+            instead = DEFAULT_PERIOD if name == "period" else _option_label(name, None)
             notices.append(
-                f"{FILTER_LABELS[name]} '{shown}' is not available in the current data, "
-                f"so {instead} is shown instead."
+                f"{FILTER_LABELS[name]} '{shown}' is not available in the current data; "
+                f"showing {instead[0].lower() + instead[1:]} instead."
             )
             continue
         chosen[name] = match

@@ -1,0 +1,88 @@
+"""NHS colours and the Altair theme every chart uses (registered and enabled on import).
+
+The colours are from the NHS identity palette. The categorical order follows the Okabe-Ito idea
+(blue, orange, green-blue, pink, light blue, ...) so the first colours stay distinct for people with
+red-green or blue-yellow colour vision deficiency; charts with more than two series must also vary a
+second channel (line dash, point shape, or direct labels), which :func:`dash_scale` helps with. Never
+let colour alone carry meaning.
+
+Use: ``st.altair_chart(chart, theme=None, ...)`` (``portal.ui.indicator_block`` does this) so Streamlit
+does not override the theme. Fixed meanings: :data:`SEND_STATUS_COLOURS` keeps EHCP / SEN support /
+No SEND the same colour on every page.
+"""
+from __future__ import annotations
+
+import altair as alt
+
+NHS_BLUE = "#005EB8"
+NHS_DARK_BLUE = "#003087"
+NHS_LIGHT_BLUE = "#41B6E6"
+NHS_BRIGHT_BLUE = "#0072CE"
+NHS_AQUA_GREEN = "#00A499"
+NHS_ORANGE = "#ED8B00"
+NHS_WARM_YELLOW = "#FFB81C"
+NHS_PINK = "#AE2573"
+NHS_PURPLE = "#330072"
+NHS_DARK_GREY = "#425563"
+NHS_MID_GREY = "#768692"
+NHS_PALE_GREY = "#E8EDEE"
+NHS_TEXT = "#212B32"
+NHS_SECONDARY_TEXT = "#4C6272"
+NHS_BACKGROUND_GREY = "#F0F4F5"
+
+CATEGORICAL = [NHS_BLUE, NHS_ORANGE, NHS_AQUA_GREEN, NHS_PINK, NHS_LIGHT_BLUE, NHS_DARK_GREY,
+               NHS_WARM_YELLOW, NHS_PURPLE]
+SEQUENTIAL = ["#E8EDEE", "#A6C9E8", "#5E9FD6", NHS_BLUE, NHS_DARK_BLUE]
+# Diverging around a midpoint (e.g. better/worse than England): orange for worse, blue for better.
+DIVERGING = [NHS_ORANGE, "#F6C68A", NHS_PALE_GREY, "#8BB6E0", NHS_BLUE]
+
+SEND_STATUS_COLOURS = {"EHCP": NHS_BLUE, "SEN support": NHS_ORANGE, "No SEND": NHS_DARK_GREY}
+DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [10, 2]]
+
+FONT = "Frutiger W01, Arial, Helvetica, sans-serif"
+
+
+@alt.theme.register("nhs", enable=True)
+def nhs_theme() -> alt.theme.ThemeConfig:
+    axis = {
+        "labelColor": NHS_TEXT, "titleColor": NHS_TEXT, "labelFontSize": 13, "titleFontSize": 14,
+        "titleFontWeight": "normal", "domainColor": NHS_MID_GREY, "tickColor": NHS_MID_GREY,
+        "gridColor": NHS_PALE_GREY, "labelFont": FONT, "titleFont": FONT,
+    }
+    return {
+        "config": {
+            "background": "#FFFFFF",
+            "font": FONT,
+            "view": {"stroke": None, "continuousWidth": 600, "continuousHeight": 320},
+            "title": {"color": NHS_TEXT, "fontSize": 16, "font": FONT, "anchor": "start", "fontWeight": "bold"},
+            "axis": axis,
+            "axisX": {"grid": False},
+            "legend": {"labelColor": NHS_TEXT, "titleColor": NHS_TEXT, "labelFontSize": 13, "titleFontSize": 13,
+                       "labelFont": FONT, "titleFont": FONT, "orient": "bottom", "symbolStrokeWidth": 2.5},
+            "range": {"category": CATEGORICAL, "ordinal": SEQUENTIAL, "ramp": SEQUENTIAL,
+                      "heatmap": SEQUENTIAL, "diverging": DIVERGING},
+            "mark": {"color": NHS_BLUE},
+            "bar": {"color": NHS_BLUE},
+            "line": {"color": NHS_BLUE, "strokeWidth": 2.5},
+            "point": {"color": NHS_BLUE, "filled": True, "size": 60},
+            "area": {"color": NHS_BLUE, "opacity": 0.3},
+            "rule": {"color": NHS_DARK_GREY},
+            "text": {"color": NHS_TEXT, "font": FONT, "fontSize": 13},
+            "header": {"labelColor": NHS_TEXT, "titleColor": NHS_TEXT, "labelFontSize": 13, "labelFont": FONT},
+        }
+    }
+
+
+def send_status_scale() -> alt.Scale:
+    """The colour scale for SEND status, the same on every page."""
+    return alt.Scale(domain=list(SEND_STATUS_COLOURS), range=list(SEND_STATUS_COLOURS.values()))
+
+
+def dash_scale(domain: list[str]) -> alt.Scale:
+    """Line dashes for series, so lines differ by more than colour."""
+    return alt.Scale(domain=list(domain), range=[DASHES[i % len(DASHES)] for i in range(len(domain))])
+
+
+def enable() -> None:
+    """Make sure the NHS theme is on (importing this module does it; this is for clarity at call sites)."""
+    alt.theme.enable("nhs")

@@ -1,0 +1,271 @@
+"""The page scaffold every journey page uses, so all pages look and behave the same.
+
+A page is thin::
+
+    from portal import ui
+    user, filters = ui.page_setup("Waiting lists", __file__)
+    result = ui.run("waits_by_locality", filters, service="ASD")
+    if result is not None:
+        chart = alt.Chart(result.df).mark_bar().encode(...)
+        ui.indicator_block("Waiting now, by locality", result, chart,
+                           summary="Waits for autism assessment are longest in ...",
+                           download_name="waits_by_locality")
+
+* :func:`page_setup` sets the heading, offers the page's help (``pages/<name>.md``) and walkthrough
+  (``pages/<name>.walkthrough.md``, and ``help_videos/<name>.mp4`` with ``.vtt`` captions when present),
+  draws the filter sidebar and returns ``(user, filters)``; it stops the page if nobody is signed in.
+* :func:`run` runs a named query as the signed-in user; on any problem it shows a friendly message and
+  returns ``None`` (no stack trace ever reaches the screen).
+* :func:`indicator_block` draws heading, plain-English summary, chart (with a text alternative), the same
+  numbers as a captioned table, CSV and Excel downloads of exactly that table (audited), and a
+  "What does this mean?" panel tracing every number to its named query, feeds and refresh dates.
+
+Suppressed cells: charts get ``result.df`` where they are missing values, so they are simply not drawn;
+tables and downloads show ``*`` with the note from ``portal.suppression.SUPPRESSED_NOTE``.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import re
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from portal import config, queries, suppression
+from portal import filters as global_filters
+from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
+from portal.roles import User
+
+log = logging.getLogger(__name__)
+
+USER_KEY = "portal_user"
+GENERIC_ERROR = "Sorry, something went wrong while preparing these figures. Please try again, or use Ask for data."
+
+
+def current_user() -> User | None:
+    import streamlit as st
+
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, User) else None
+
+
+def page_setup(title: str, page_file: str | Path) -> tuple[User, global_filters.Filters]:
+    """Heading, help and walkthrough, and the filter sidebar; returns ``(user, filters)``."""
+    import streamlit as st
+
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in to see this page.")
+        st.stop()
+    st.title(title, anchor=False)
+    page_help(Path(page_file).stem)
+    return user, global_filters.sidebar()
+
+
+def help_files(page_name: str) -> dict[str, Path]:
+    """The help material that exists for a page: ``help``, ``walkthrough``, ``video``, ``captions``."""
+    found = {
+        "help": config.PAGES_DIR / f"{page_name}.md",
+        "walkthrough": config.PAGES_DIR / f"{page_name}.walkthrough.md",
+        "video": config.HELP_VIDEOS_DIR / f"{page_name}.mp4",
+        "captions": config.HELP_VIDEOS_DIR / f"{page_name}.vtt",
+    }
+    return {kind: path for kind, path in found.items() if path.exists()}
+
+
+def page_help(page_name: str) -> None:
+    import streamlit as st
+
+    files = help_files(page_name)
+    if "walkthrough" in files or "video" in files:
+        with st.expander("How to use this page (short walkthrough)"):
+            if "video" in files:
+                subtitles = {"English": files["captions"]} if "captions" in files else None
+                st.video(str(files["video"]), subtitles=subtitles)
+            if "walkthrough" in files:
+                st.markdown(_demote_headings(files["walkthrough"].read_text()))
+    if "help" in files:
+        with st.expander("About this page"):
+            st.markdown(_demote_headings(files["help"].read_text()))
+
+
+def _demote_headings(markdown: str) -> str:
+    """Help files may use '#' headings; inside a page they must sit below the page's h1 and h2."""
+    return re.sub(r"^(#{1,4}) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", markdown, flags=re.M)
+
+
+def run(name: str, filters: global_filters.Filters | None, **params) -> queries.QueryResult | None:
+    """Run a named query as the signed-in user; show a friendly message and return None on error."""
+    import streamlit as st
+
+    user = current_user()
+    if user is None:
+        st.warning("Please sign in to see this page.")
+        return None
+    try:
+        return queries.run(name, user, filters, **params)
+    except queries.MartsUnavailable as exc:
+        st.warning(str(exc), icon=":material/hourglass_empty:")
+    except queries.QueryError as exc:
+        st.warning(str(exc), icon=":material/info:")
+    except Exception:  # the page must keep working; details go to the server log only
+        log.exception("query %s failed for %s", name, user.username)
+        st.error(GENERIC_ERROR, icon=":material/error:")
+    return None
+
+
+# ------------------------------------------------------------------------------------- indicator block
+def table_for(result: queries.QueryResult, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The table a block shows and downloads: suppressed cells as the marker, columns renamed/ordered.
+
+    ``columns`` maps result columns to the headings to show, in order; columns not listed are left out.
+    """
+    shown = result.display_df()
+    if columns:
+        shown = shown[list(columns)].rename(columns=dict(columns))
+    return shown
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    # utf-8-sig so Excel opens accented place names and the dash in notes correctly
+    return table.to_csv(index=False).encode("utf-8-sig")
+
+
+def excel_bytes(table: pd.DataFrame, about: Mapping[str, str]) -> bytes:
+    """An .xlsx with the table exactly as shown on sheet 1 and where it came from on sheet 2."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name="Data", index=False)
+        pd.DataFrame({"Item": list(about), "Value": list(about.values())}).to_excel(
+            writer, sheet_name="About", index=False)
+    return buffer.getvalue()
+
+
+def provenance(result: queries.QueryResult) -> dict[str, str]:
+    """Where the numbers come from, as label -> text (used by the panel and the Excel 'About' sheet)."""
+    spec = result.query
+    feeds = "; ".join(f"{feed} (last received {date})" for feed, date in result.feed_refresh.items())
+    about = {
+        "Title": spec.title,
+        "Named query": spec.name,
+        "Filters": result.filters.describe(),
+        "Data snapshot date": f"{result.as_of:%d %B %Y}",
+        "Data version": f"{result.version.name} (built {result.version.built_at[:16].replace('T', ' ')})",
+        "Source feeds": feeds,
+    }
+    if spec.aggregate and result.suppressed:
+        about["Privacy"] = suppression.SUPPRESSED_NOTE
+    elif spec.aggregate and not _suppression_applies(result):
+        about["Privacy"] = "Unsuppressed figures for analysts: do not share outside the analytics team."
+    elif spec.aggregate:
+        about["Privacy"] = "Counts are rounded to the nearest 5; counts of 1 to 7 would be hidden."
+    return about
+
+
+def _suppression_applies(result: queries.QueryResult) -> bool:
+    user = current_user()
+    return not (user and user.sees_unsuppressed)
+
+
+def indicator_block(
+    title: str,
+    result: queries.QueryResult,
+    chart=None,
+    summary: str = "",
+    table: pd.DataFrame | None = None,
+    download_name: str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> None:
+    """Heading, summary, chart, table, downloads and definitions for one indicator (see module docs).
+
+    ``table`` overrides the table shown and downloaded (build it from ``result.display_df()`` so
+    suppressed cells keep their marker); otherwise it is the result itself, optionally with ``columns``
+    renamed and ordered. ``chart`` may be None for a table-only block.
+    """
+    import streamlit as st
+
+    download_name = _safe_file_stem(download_name or result.name)
+    st.header(title, anchor=False)
+    if summary:
+        st.markdown(summary)
+    if chart is not None:
+        alt_text = f"{title}. {summary}".strip()
+        chart = chart.properties(description=alt_text[:1000])
+        try:
+            st.altair_chart(chart, theme=None, width="stretch")
+        except TypeError:  # older Streamlit without width
+            st.altair_chart(chart, theme=None, use_container_width=True)
+        st.caption(f"Chart: {title} ({result.filters.describe()}). The table below shows the same numbers.")
+
+    shown = table if table is not None else table_for(result, columns)
+    st.markdown(f"**Table: {title}** ({result.filters.describe()})")
+    if shown.empty:
+        st.info("No rows match these filters.")
+    else:
+        st.dataframe(_arrow_safe(shown), hide_index=True, width="stretch")
+    if result.suppressed:
+        st.caption(suppression.SUPPRESSED_NOTE)
+
+    about = provenance(result)
+    left, right = st.columns(2)
+    left.download_button(
+        f"Download CSV: {title}", csv_bytes(shown), file_name=f"{download_name}.csv", mime="text/csv",
+        key=f"download_csv_{download_name}", on_click=_audit_export,
+        args=(result.name, "csv", len(shown), result.filters), icon=":material/download:",
+    )
+    right.download_button(
+        f"Download Excel: {title}", excel_bytes(shown, about), file_name=f"{download_name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"download_xlsx_{download_name}", on_click=_audit_export,
+        args=(result.name, "xlsx", len(shown), result.filters), icon=":material/download:",
+    )
+    definitions_panel(result, about)
+
+
+def definitions_panel(result: queries.QueryResult, about: Mapping[str, str] | None = None) -> None:
+    """The 'What does this mean?' panel: meaning, sources with refresh dates, caveats, named query."""
+    import streamlit as st
+
+    spec = result.query
+    indicator = spec.indicator
+    about = about or provenance(result)
+    with st.expander(f"What does this mean? ({spec.title})"):
+        st.markdown(f"**What it shows.** {indicator.get('meaning', spec.description)}")
+        feeds = "\n".join(f"- {feed}: last received {date}" for feed, date in result.feed_refresh.items())
+        st.markdown(f"**Where it comes from.**\n\n{feeds}")
+        if indicator.get("caveats"):
+            st.markdown(f"**Things to bear in mind.** {indicator['caveats']}")
+        if "Privacy" in about:
+            st.markdown(f"**Privacy.** {about['Privacy']}")
+        st.markdown(
+            f"**Traceability.** Named query `{spec.name}` on data version `{result.version.name}`, "
+            f"snapshot date {about['Data snapshot date']}. Filters: {about['Filters']}."
+        )
+
+
+def _arrow_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns mixing numbers and the suppression marker are shown as text (the browser table needs one type)."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object and out[column].map(type).nunique() > 1:
+            out[column] = out[column].map(lambda v: "" if v is None or v is pd.NA else str(v))
+    return out
+
+
+def _safe_file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:80] or "download"
+
+
+def _audit_export(query_name: str, file_format: str, rows: int, filters: global_filters.Filters) -> None:
+    """Every export is written to the audit log (SPEC §5); a failing log must not break the page."""
+    user = current_user()
+    try:
+        from portal import ops
+
+        ops.audit("export", user.username if user else None, {
+            "query": query_name, "format": file_format, "rows": rows, "filters": filters.as_query_params(),
+        })
+    except Exception:
+        log.exception("could not audit export of %s", query_name)
