@@ -188,8 +188,8 @@ class StreamlitSession:
                                  query_string=self.query_string, extra=[trigger])
 
     async def login(self, username: str, password: str, *, username_label: str = "Username",
-                    password_label: str = "Password", button_label: str = "Login") -> RunResult:
-        """Fill in and submit the login form (streamlit-authenticator's labels by default)."""
+                    password_label: str = "Password", button_label: str = "Sign in") -> RunResult:
+        """Fill in and submit the login form (the portal's labels by default)."""
         await self.set(username_label, username, "text_input")
         await self.set(password_label, password, "text_input")
         result = await self.click(button_label)
@@ -240,7 +240,9 @@ class StreamlitSession:
             fwd.ParseFromString(raw)
             kind = fwd.WhichOneof("type")
             if kind == "new_session":
+                # Each script run starts here; after an st.rerun() only the last run's page is shown.
                 seen = {}
+                result.texts, result.errors, result.charts, result.tables = [], [], 0, 0
                 self.page_script_hash = fwd.new_session.page_script_hash
                 self._remember_pages(fwd.new_session.app_pages)
             elif kind == "navigation":

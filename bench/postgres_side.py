@@ -1,0 +1,109 @@
+"""The portal's named queries answered by PostgreSQL, on the same marts, with sensible indexes.
+
+PostgreSQL gets exactly the rows the portal reads (each mart Parquet file copied into a table of the same
+name), B-tree indexes on the columns the queries filter and join on, and ``ANALYZE``. It then runs the
+same SQL the portal runs, with the same bind values, rewritten only where DuckDB's dialect differs (the
+rules are below and deliberately few). A query whose SQL has no PostgreSQL equivalent under these rules
+is reported as such rather than silently skipped.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.pg import TempPostgres
+from portal import config, store
+
+# Columns worth an index wherever a mart has them: the filters people set and the keys queries join on.
+INDEX_COLUMNS = [
+    ["locality"], ["send_status"], ["service", "waiting_now"], ["practice_code"], ["person_key"],
+    ["month"], ["referral_date"], ["arrival_date"], ["event_date"], ["request_date"], ["start_date"],
+    ["case_date"], ["survey_date"], ["academic_year"], ["concept"], ["bnf_chemical"],
+]
+
+# DuckDB dialect -> PostgreSQL, as (pattern, replacement); applied in order.
+_REWRITES = [
+    (re.compile(r"\bmedian\(([^()]*)\)", re.I), r"percentile_cont(0.5) WITHIN GROUP (ORDER BY \1)"),
+    (re.compile(r"\bquantile_cont\(([^(),]*),\s*([0-9.]+)\)", re.I), r"percentile_cont(\2) WITHIN GROUP (ORDER BY \1)"),
+    (re.compile(r"\bcount_if\(([^()]*)\)", re.I), r"count(*) FILTER (WHERE \1)"),
+    (re.compile(r"::DOUBLE\b", re.I), "::double precision"),
+    (re.compile(r"\bDOUBLE\b(?!\s+precision)", re.I), "double precision"),
+    (re.compile(r"::HUGEINT\b", re.I), "::numeric"),
+    (re.compile(r"\bifnull\(", re.I), "coalesce("),
+]
+_BIND = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def to_postgres(sql: str) -> str:
+    for pattern, replacement in _REWRITES:
+        sql = pattern.sub(replacement, sql)
+    sql = sql.replace("%", "%%")
+    return _BIND.sub(r"%(\1)s", sql)
+
+
+@dataclass
+class PostgresTiming:
+    name: str
+    runs: list[float] = field(default_factory=list)
+    error: str = ""
+
+    def p(self, q: float) -> float:
+        return float(np.percentile(self.runs, q) * 1000) if self.runs else float("nan")
+
+
+@dataclass
+class PostgresRun:
+    load_seconds: float
+    rows_loaded: int
+    timings: dict[str, PostgresTiming]
+
+
+def _tables_in(sql: str, marts: set[str]) -> set[str]:
+    return {word for word in re.findall(r"[a-z_][a-z0-9_]*", sql) if word in marts}
+
+
+def run(query_timings, repeats: int = 3, progress=print) -> PostgresRun:
+    """Time every rendered query of ``query_timings`` (from bench.query_latency) in PostgreSQL."""
+    import psycopg
+
+    version = store.reader().version()
+    mart_files = {p.stem: p for p in version.path.glob("*.parquet")}
+    persons = config.identifiable_dir() / "persons.parquet"
+    if persons.exists():
+        mart_files["identifiable_persons"] = persons
+    needed = set()
+    for timing in query_timings:
+        for sql, _ in timing.rendered[:1]:
+            needed |= _tables_in(sql, set(mart_files))
+    timings: dict[str, PostgresTiming] = {}
+    with TempPostgres() as pg:
+        conn = psycopg.connect(host="127.0.0.1", port=pg.port, user="bench", dbname="postgres",
+                               autocommit=True, cursor_factory=psycopg.ClientCursor)
+        try:
+            started = time.perf_counter()
+            rows = 0
+            for table in sorted(needed):
+                rows += pg.load_parquet(conn, table, Path(mart_files[table]), INDEX_COLUMNS)
+            load_seconds = time.perf_counter() - started
+            progress(f"  PostgreSQL loaded {len(needed)} marts ({rows:,} rows) in {load_seconds:.1f} s")
+            for timing in query_timings:
+                result = timings[timing.name] = PostgresTiming(timing.name)
+                if timing.error or not timing.rendered:
+                    result.error = "not run by the portal"
+                    continue
+                try:
+                    first_sql, first_binds = timing.rendered[0]
+                    pg.time_query(conn, to_postgres(first_sql), first_binds, 1)  # warm the buffers
+                    for sql, binds in timing.rendered:
+                        result.runs.extend(pg.time_query(conn, to_postgres(sql), binds, repeats))
+                except psycopg.Error as exc:
+                    result.error = f"no PostgreSQL equivalent: {str(exc).splitlines()[0][:120]}"
+                progress(f"  {timing.name}: PostgreSQL p50 {result.p(50):.1f} ms" +
+                         (f" ({result.error})" if result.error else ""))
+        finally:
+            conn.close()
+    return PostgresRun(load_seconds=load_seconds, rows_loaded=rows, timings=timings)

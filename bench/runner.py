@@ -1,0 +1,245 @@
+"""Runs the benchmark parts in order, prints each table as it completes, and writes the report."""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import report
+from bench.report import Table, verdict
+from portal import config
+
+MB = 2**20
+
+# The targets of the performance issue (2-core, 24 GB machine).
+TARGETS = {
+    "county_1_user_p95_ms": 150,
+    "county_50_users_p95_ms": 500,
+    "county_50_users_rss_bytes": 1.5 * 2**30,
+    "national_1_user_p95_ms": 1000,
+    "pandas_ratio": 10.0,
+    "postgres_ratio": 1.0,
+    "county_build_s": 120,
+    "national_build_s": 1800,
+}
+
+
+@dataclass
+class BenchOptions:
+    scales: list[str]
+    parts: list[str]
+    data_root: Path
+    reuse_data: bool = False
+    users: list[int] = field(default_factory=lambda: [1, 20, 50])
+    load_seconds: float = 60.0
+    query_runs: int = 20
+    output: Path | None = None
+    think_s: tuple[float, float] = (1.0, 3.0)
+
+
+@dataclass
+class Findings:
+    """Every table produced, plus the figures the targets are judged on."""
+
+    tables: list[Table] = field(default_factory=list)
+    checks: list[tuple[str, str, str, str]] = field(default_factory=list)  # target, measured, verdict, scale
+
+    def add(self, table: Table) -> None:
+        self.tables.append(table)
+        print()
+        print(table.text(), flush=True)
+
+    def check(self, target: str, measured: str, met: bool | None, scale: str) -> None:
+        self.checks.append((target, measured, verdict(met), scale))
+
+
+def data_dir_for(options: BenchOptions, scale: str) -> Path:
+    return options.data_root / scale
+
+
+def use_data_dir(path: Path) -> None:
+    """Point this process's portal code (config, store, query cache) at one scale's data."""
+    from portal import queries
+
+    os.environ["SEND_PORTAL_DATA_DIR"] = str(path)
+    queries.clear_cache()
+
+
+def run_all(options: BenchOptions) -> int:
+    findings = Findings()
+    started = time.perf_counter()
+    for scale in options.scales:
+        data_dir = data_dir_for(options, scale)
+        print(f"\n### {scale} scale (data in {data_dir})", flush=True)
+        if "build" in options.parts and not options.reuse_data:
+            _part_build(options, scale, data_dir, findings)
+        if not (data_dir / "marts" / "CURRENT").exists():
+            print(f"No published marts in {data_dir}; build them first (drop --reuse-data).")
+            continue
+        use_data_dir(data_dir)
+        timings = None
+        if "queries" in options.parts or "compare" in options.parts:
+            timings = _part_queries(options, scale, findings)
+        if "compare" in options.parts and timings:
+            _part_compare(options, scale, timings, findings)
+        if "load" in options.parts:
+            users = options.users if scale != "national" else [1]
+            _part_load(options, scale, data_dir, users, findings)
+    _summary(findings)
+    print(f"\nBenchmark finished in {(time.perf_counter() - started) / 60:.1f} minutes.")
+    output = options.output if options.output is not None else config.REPO_ROOT / "docs" / "performance.md"
+    if options.output is None or str(options.output) != "-":
+        from bench.document import write_report
+
+        write_report(output, findings, options)
+        print(f"Wrote {output}")
+    return 0
+
+
+def _part_build(options: BenchOptions, scale: str, data_dir: Path, findings: Findings) -> None:
+    from bench.build import build
+
+    print(f"Building the {scale} demo from nothing ...", flush=True)
+    result = build(scale, data_dir)
+    table = Table(f"Build from nothing, {scale} scale",
+                  ["step", "seconds", "peak memory, process tree (MB)", "peak memory, largest process (MB)"])
+    for phase, seconds in result.phases.items():
+        table.add(phase, seconds, None, None)
+    table.add("total (python -m portal build-demo)", result.seconds, result.peak_tree_rss / MB,
+              result.peak_process_rss / MB)
+    table.note = (f"Data directory afterwards: {result.data_bytes / MB:,.0f} MB."
+                  + ("" if result.ok else f" The build FAILED (exit {result.returncode}):\n{result.output_tail}"))
+    findings.add(table)
+    limit = TARGETS.get(f"{scale}_build_s")
+    if limit:
+        findings.check(f"{scale} build end to end < {limit / 60:.0f} min",
+                       f"{result.seconds:.0f} s, peak {result.peak_tree_rss / MB:,.0f} MB"
+                       + ("" if result.ok else " (failed)"),
+                       result.ok and result.seconds < limit, scale)
+
+
+def _part_queries(options: BenchOptions, scale: str, findings: Findings):
+    from bench import query_latency
+
+    print("Timing the named queries ...", flush=True)
+    timings = query_latency.measure(runs=options.query_runs)
+    table = Table(f"Named query latency, {scale} scale (ms, through portal.queries.run)",
+                  ["query", "used by", "role", "rows", "cold p50", "cold p95", "warm p50", "warm p95",
+                   "cached p50"])
+    for t in timings:
+        table.add(t.name, ", ".join(t.pages) or "–", t.role, t.rows, t.p("cold", 50), t.p("cold", 95),
+                  t.p("warm", 50), t.p("warm", 95), t.p("cached", 50))
+        if t.error:
+            table.rows[-1][1] = f"{table.rows[-1][1]} (error: {t.error})"
+    table.note = (f"{options.query_runs} filter combinations per query (period always, locality 60%, SEND status "
+                  "40%, age band 25%, sex 15%); cold = new DuckDB reader and empty result cache; warm = "
+                  "result cache emptied, DuckDB warm; cached = the same request again.")
+    findings.add(table)
+    return timings
+
+
+def _part_compare(options: BenchOptions, scale: str, timings, findings: Findings) -> None:
+    from bench import pandas_side, pg, postgres_side
+
+    runnable = [t for t in timings if not t.error and t.warm]
+    pandas_result = None
+    print("Answering the same questions with pandas over the raw feeds ...", flush=True)
+    try:
+        pandas_result = pandas_side.run(runnable)
+    except pandas_side.FeedsUnavailable as exc:
+        print(f"  pandas comparison skipped: {exc}")
+    pg_result = None
+    if pg.available():
+        print("Loading the marts into a temporary PostgreSQL and running the same SQL ...", flush=True)
+        pg_result = postgres_side.run(runnable)
+    else:
+        print("  PostgreSQL comparison skipped: PostgreSQL or psycopg is not installed")
+    table = Table(f"Side by side, {scale} scale (warm p50, ms; ratio = other / portal)",
+                  ["query", "portal", "pandas over raw feeds", "pandas ratio", "PostgreSQL", "PostgreSQL ratio"])
+    worst_pandas, worst_pg = math.inf, math.inf
+    for t in runnable:
+        portal_ms = t.p("warm", 50)
+        pd_ms = pandas_result.p50_ms(t.name) if pandas_result else float("nan")
+        pg_t = pg_result.timings.get(t.name) if pg_result else None
+        pg_ms = pg_t.p(50) if pg_t and not pg_t.error else float("nan")
+        pd_ratio = pd_ms / portal_ms if not math.isnan(pd_ms) else float("nan")
+        pg_ratio = pg_ms / portal_ms if not math.isnan(pg_ms) else float("nan")
+        if not math.isnan(pd_ratio):
+            worst_pandas = min(worst_pandas, pd_ratio)
+        if not math.isnan(pg_ratio):
+            worst_pg = min(worst_pg, pg_ratio)
+        pd_cell = pd_ms if not math.isnan(pd_ms) else (pandas_result.why_not(t.name) if pandas_result else "–")
+        pg_cell = pg_ms if not math.isnan(pg_ms) else (pg_t.error if pg_t else "–")
+        table.add(t.name, portal_ms, pd_cell, _ratio(pd_ratio), pg_cell, _ratio(pg_ratio))
+    notes = []
+    if pandas_result:
+        notes.append(f"pandas: the raw feed files are read once ({pandas_result.load_seconds:.1f} s, not counted "
+                     "per question), then each question is answered from the in-memory frames as an analyst's "
+                     "script would (join to the register and geography, filter, group).")
+    if pg_result:
+        notes.append(f"PostgreSQL: the same marts copied in ({pg_result.rows_loaded:,} rows, "
+                     f"{pg_result.load_seconds:.1f} s), indexed on filter and join columns, ANALYZEd; the same "
+                     "SQL and bind values as the portal; the portal time includes suppression and the "
+                     "DataFrame it returns.")
+    table.note = " ".join(notes)
+    findings.add(table)
+    if pandas_result and worst_pandas != math.inf:
+        findings.check("every page's queries ≥ 10x faster than pandas over the raw feeds",
+                       f"slowest ratio {worst_pandas:.1f}x", worst_pandas >= TARGETS["pandas_ratio"], scale)
+    if pg_result and worst_pg != math.inf:
+        findings.check("every page's queries faster than PostgreSQL", f"slowest ratio {worst_pg:.2f}x",
+                       worst_pg > TARGETS["postgres_ratio"], scale)
+
+
+def _ratio(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.1f}x"
+
+
+def _part_load(options: BenchOptions, scale: str, data_dir: Path, users: list[int], findings: Findings) -> None:
+    from bench.load import LoadConfig, run_load
+    from bench.server import PortalServer
+    from portal import demo_users
+
+    demo_users.ensure_demo_users()
+    table = Table(f"Load: concurrent sessions, {scale} scale (ms from the change to script finished)",
+                  ["sessions", "filter changes", "filter p50", "filter p95", "filter p99", "page opens",
+                   "page p50", "page p95", "page p99", "errors", "peak server RSS (MB)", "server CPU share"])
+    for n in users:
+        print(f"Load test with {n} concurrent session(s) for {options.load_seconds:.0f} s ...", flush=True)
+        with PortalServer(data_dir) as server:
+            cfg = LoadConfig(users=n, duration_s=options.load_seconds, think_s=options.think_s,
+                             ramp_s=min(10.0, n * 0.2))
+            result = run_load(server, cfg)
+        f, p = result.percentiles_ms("filter"), result.percentiles_ms("page")
+        cpu_share = result.cpu_seconds / result.wall_seconds / (os.cpu_count() or 1)
+        table.add(n, f["n"], f["p50"], f["p95"], f["p99"], p["n"], p["p50"], p["p95"], p["p99"],
+                  len(result.errors), result.peak_rss / MB, f"{cpu_share:.0%}")
+        for error in result.errors[:5]:
+            print(f"  error: {error}")
+        target_ms = {("county", 1): TARGETS["county_1_user_p95_ms"], ("county", 50): TARGETS["county_50_users_p95_ms"],
+                     ("national", 1): TARGETS["national_1_user_p95_ms"]}.get((scale, n))
+        if target_ms:
+            both = max(f["p95"], p["p95"]) if p["n"] else f["p95"]
+            findings.check(f"{scale}, {n} user(s): filter change p95 ≤ {target_ms} ms"
+                           + (", no errors, server < 1.5 GB" if n == 50 else ""),
+                           f"filter p95 {f['p95']:.0f} ms, page p95 {p['p95']:.0f} ms, {len(result.errors)} errors, "
+                           f"peak {result.peak_rss / MB:,.0f} MB",
+                           f["n"] > 0 and both <= target_ms and not result.errors
+                           and (n != 50 or result.peak_rss < TARGETS["county_50_users_rss_bytes"]), scale)
+    table.note = (f"Each session signs in through the login form, then every {options.think_s[0]:g}–"
+                  f"{options.think_s[1]:g} s either changes a sidebar filter (80%) or opens another page of its "
+                  f"menu (20%), for {options.load_seconds:.0f} s, as the demo commissioner. Times are measured "
+                  "by the websocket client on the same machine (loopback), from sending the change to "
+                  "Streamlit's script_finished message. The client shares the 2 cores with the server.")
+    findings.add(table)
+
+
+def _summary(findings: Findings) -> None:
+    table = Table("Targets", ["target", "measured", "verdict", "scale"])
+    for row in findings.checks:
+        table.add(*row)
+    findings.tables.insert(0, table)
+    print()
+    print(table.text())
