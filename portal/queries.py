@@ -514,7 +514,7 @@ def _as_filters(filters: Filters | Mapping | None, version: store.MartVersion) -
             raise BadParameter(f"There is no filter called {', '.join(sorted(map(_show, unknown)))}.")
         built, problems = from_values(filters, allowed_values(version), as_of_date(version))
         if problems:
-            raise BadParameter(problems[0].split(", so")[0] + ".")
+            raise BadParameter(problems[0].split(";")[0] + ".")
         return built
     raise BadParameter("The filters could not be read.")
 
