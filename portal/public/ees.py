@@ -17,7 +17,7 @@ import pandas as pd
 
 from portal.public import specs
 from portal.public.common import (
-    ENGLAND_CODE, ENGLAND_NAME, PublicDataError, ees_period, frame, parse_column,
+    ENGLAND_CODE, ENGLAND_NAME, PublicDataError, ees_period, frame, parse_column, region_for,
 )
 
 STANDARD_COLUMNS = ["time_period", "time_identifier", "geographic_level", "country_code", "country_name"]
@@ -86,6 +86,16 @@ def load(path: Path, spec: dict) -> tuple[pd.DataFrame, list[dict]]:
     reg = df["geography_level"] == "regional"
     if (df.loc[reg, "region_code"].str.strip() == "").any():
         raise PublicDataError(path, "has regional rows without a region_code")
+    # Inner and Outer London (E13...) are sub-regional totals; London itself is the region compared.
+    df = df[~(reg & df["region_code"].str.strip().str.startswith("E13"))]
+    la = df["geography_level"] == "local_authority"
+    reg = df["geography_level"] == "regional"
+    # Some files give London authorities' region as Inner or Outer London: the region is London.
+    regions = {n: region_for(n) for n in df["region_name"].unique()}
+    df = df.assign(
+        region_code=[regions[n][0] if regions[n] else c.strip() for n, c in zip(df["region_name"], df["region_code"])],
+        region_name=[regions[n][1] if regions[n] else n.strip() for n in df["region_name"]],
+    )
 
     periods = {
         key: ees_period(key[0], key[1], path)
