@@ -158,10 +158,19 @@ def audit_detail(definition: CohortDefinition, user: User, rows: int, filters: d
         "cohort_text": definition.describe(),
         "practice_code": user.practice_code,
         "rows": int(rows),
-        "filters": {k: v for k, v in (filters or {}).items() if v not in (None, "", [], ())},
+        "filters": _filter_values(filters),
     }
     detail.update(extra)
     return detail
+
+
+def _filter_values(filters) -> dict:
+    """The global filters in force, as their URL values (a Filters object or a plain dict)."""
+    if filters is None:
+        return {}
+    if hasattr(filters, "as_query_params"):
+        return filters.as_query_params()
+    return {k: v for k, v in dict(filters).items() if v not in (None, "", [], ())}
 
 
 def record_view(user: User, definition: CohortDefinition, rows: int, filters: dict | None = None) -> None:

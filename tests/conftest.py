@@ -103,3 +103,33 @@ def tiny_marts(tmp_path, monkeypatch):
 
     yield publish
     queries.clear_cache()
+
+
+# --- users (portal shell) ---------------------------------------------------------------------------
+
+class UsersByRole(dict):
+    """{role: username}; every user's password is ``.password``."""
+    password = "correct-horse-battery"
+
+
+@pytest.fixture
+def portal_users(tmp_path, monkeypatch):
+    """One user per role in the operational database of the current data directory (set by another
+    fixture, e.g. ``tiny_marts``, or a fresh one here); returns a UsersByRole.
+
+    bcrypt runs with few rounds so sign-in tests stay quick; the hashing itself is the real one.
+    """
+    import os
+
+    from portal import ops
+    from portal.roles import ROLES
+
+    if "SEND_PORTAL_DATA_DIR" not in os.environ:
+        monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(ops, "BCRYPT_ROUNDS", 4)
+    scope = {"gp": {"practice_code": "P001"}, "clinician": {"service": "ASD", "locality": "Northfield"}}
+    users = UsersByRole()
+    for role in ROLES:
+        ops.add_user(f"test-{role}", users.password, role, f"Test {role.title()}", **scope.get(role, {}))
+        users[role] = f"test-{role}"
+    return users

@@ -58,6 +58,8 @@ def _publish_handmade_marts() -> None:
     people.to_parquet(version / "dim_person.parquet")
     events.to_parquet(version / "fct_gp_events.parquet")
     pd.DataFrame({"locality": ["Eastfield"]}).to_parquet(version / "dim_locality.parquet")
+    pd.DataFrame({"practice_code": ["P001", "P002"], "practice_name": ["Oak Surgery", "Elm Practice"],
+                  "locality": ["Eastfield", "Eastfield"]}).to_parquet(version / "dim_practice.parquet")
     (version / "manifest.json").write_text(json.dumps({
         "version": version.name, "built_at": "2026-11-01T00:00:00", "as_of": AS_OF.isoformat(),
         "marts": {"dim_person": {"rows": len(people)}}}))
@@ -198,3 +200,78 @@ def test_saved_definitions_are_shared_within_the_practice_only(handmade):
     assert cohorts.saved_definitions(GP_A) == []
     with pytest.raises(CohortError):
         cohorts.save_definition(GP_A, "<script>", RECALL)
+
+
+# --- the page (AppTest) -------------------------------------------------------------------------------------
+
+PAGE = str(config.PAGES_DIR / "gp_cohort_finder.py")
+
+
+def _page(user: User):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["portal_user"] = user
+    return at.run()
+
+
+def _listed(at) -> list[str]:
+    return sorted(at.dataframe[0].value["NHS number"]) if at.dataframe else []
+
+
+def test_page_shows_the_practice_list_with_chart_summary_and_audit(handmade):
+    at = _page(GP_A)
+    assert not at.exception
+    assert _listed(at) == _nhs_of("k1", "k3", "k7")
+    assert len(at.get("arrow_vega_lite_chart")) == 1
+    summary = next(m.value for m in at.markdown if "match this cohort" in m.value)
+    assert summary.startswith("3 people registered with Oak Surgery (P001) match this cohort")
+    assert "1 of them has never had an asthma review recorded" in summary
+    assert [b.proto.label for b in at.get("download_button")] == [
+        "Download CSV: cohort list", "Download Excel: cohort list"]
+    assert any("What does this mean?" in e.proto.label for e in at.expander)
+    views = [e for e in ops.audit_events(event="cohort_view")]
+    assert len(views) == 1 and views[0]["username"] == "gp.a" and views[0]["detail"]["rows"] == 3
+
+
+def test_page_runs_a_new_definition_from_the_form(handmade):
+    at = _page(GP_A)
+    at.selectbox(key="cohort_send_status").select("Any")
+    at.multiselect(key="cohort_conditions").set_value(["Asthma", "Obesity"])
+    at.selectbox(key="cohort_no_event").select("(no event rule)")
+    at.button[0].click()  # the form's "Find children"
+    at.run()
+    assert _listed(at) == _nhs_of("k9")
+    last = ops.audit_events(event="cohort_view")[0]["detail"]
+    assert last["cohort"] == {"send_status": "Any", "conditions": ["asthma", "obesity"], "no_event": None,
+                              "no_event_months": 12}
+
+
+def test_page_ignores_a_practice_smuggled_into_the_session(handmade):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["portal_user"] = GP_A
+    at.session_state["cohort_definition"] = {**RECALL.to_dict(), "practice_code": "P002", "practice": "P002"}
+    at.run()
+    assert _listed(at) == _nhs_of("k1", "k3", "k7") and _nhs_of("k6")[0] not in _listed(at)
+
+
+def test_page_saves_a_definition_for_the_practice(handmade):
+    at = _page(GP_A)
+    at.text_input[0].input("Asthma recall")
+    next(b for b in at.button if b.proto.label == "Save cohort").click()
+    at.run()
+    assert [s.name for s in cohorts.saved_definitions(GP_A)] == ["Asthma recall"]
+    assert at.selectbox(key="cohort_saved_choice").options == ["Asthma recall"]
+
+
+@pytest.mark.parametrize("user", [User("c", "C", COMMISSIONER), User("a", "A", ANALYST)])
+def test_page_refuses_other_roles_even_if_opened_directly(handmade, user):
+    from portal import navigation
+
+    assert "gp-cohort-finder" not in [p.url_path for p in navigation.pages_for(user.role)]
+    at = _page(user)
+    assert not at.dataframe and not at.get("arrow_vega_lite_chart")
+    assert any("only for GP practice users" in e.value for e in at.error)
+    assert ops.audit_events(event="cohort_view") == []

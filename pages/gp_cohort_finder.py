@@ -1,0 +1,153 @@
+"""GP cohort finder (SPEC §3.11): build a cohort, see your own practice's list, export it for recall."""
+from __future__ import annotations
+
+import streamlit as st
+
+from portal import cohorts, ui
+from portal.cohorts import CohortDefinition, CohortError
+from portal.journeys import gp_cohort_finder as journey
+from portal.roles import GP
+
+user, filters = ui.page_setup("GP cohort finder", __file__)
+if user.role != GP or not user.practice_code:  # navigation already hides it; never rely on that alone
+    st.error("The GP cohort finder is only for GP practice users.")
+    st.stop()
+
+practice_result = ui.run("gp_cohort_practice", filters)
+if practice_result is None:
+    st.stop()
+practice = (f"{practice_result.df.iloc[0]['practice_name']} ({user.practice_code})"
+            if len(practice_result.df) else f"practice {user.practice_code}")
+st.markdown(f"Find children and young people registered with **{practice}** for a recall. "
+            "The list shows identifiable patient data: every view and download is recorded.")
+
+# --- the cohort definition ---------------------------------------------------------------------------
+KEYS = {"send_status": "cohort_send_status", "conditions": "cohort_conditions", "no_event": "cohort_no_event",
+        "no_event_months": "cohort_no_event_months"}
+NO_EVENT_OFF = "(no event rule)"
+default = cohorts.CohortDefinition("EHCP", ("asthma",), "asthma_review", 12)
+st.session_state.setdefault("cohort_definition", default.to_dict())
+
+
+def _load_into_form(definition: CohortDefinition) -> None:
+    st.session_state[KEYS["send_status"]] = definition.send_status
+    st.session_state[KEYS["conditions"]] = [cohorts.CONDITIONS[c] for c in definition.conditions]
+    st.session_state[KEYS["no_event"]] = cohorts.EVENTS[definition.no_event] if definition.no_event else NO_EVENT_OFF
+    st.session_state[KEYS["no_event_months"]] = definition.no_event_months
+
+
+def _use_saved() -> None:
+    chosen = st.session_state.get("cohort_saved_choice")
+    for saved_cohort in cohorts.saved_definitions(user):
+        if saved_cohort.name == chosen:
+            _load_into_form(saved_cohort.definition)
+            st.session_state["cohort_definition"] = saved_cohort.definition.to_dict()
+
+
+if KEYS["send_status"] not in st.session_state:
+    _load_into_form(CohortDefinition.from_dict(st.session_state["cohort_definition"]))
+
+saved = cohorts.saved_definitions(user)
+if saved:
+    st.selectbox("Start from a saved cohort (optional)", [s.name for s in saved], index=None,
+                 placeholder="Choose a saved cohort", key="cohort_saved_choice", on_change=_use_saved)
+
+event_labels = {label: concept for concept, label in cohorts.EVENTS.items()}
+condition_labels = {label: concept for concept, label in cohorts.CONDITIONS.items()}
+with st.form("cohort_form"):
+    st.subheader("Who should be on the list?", anchor=False)
+    left, middle = st.columns(2)
+    left.selectbox("SEND status", cohorts.SEND_CHOICES, key=KEYS["send_status"])
+    middle.multiselect("Has all of these conditions", list(condition_labels), key=KEYS["conditions"],
+                       placeholder="Choose conditions (optional)")
+    left, middle = st.columns(2)
+    left.selectbox("And has no record of", [NO_EVENT_OFF, *event_labels], key=KEYS["no_event"])
+    middle.selectbox("In the last (months)", cohorts.MONTH_CHOICES, key=KEYS["no_event_months"])
+    submitted = st.form_submit_button("Find children", type="primary", icon=":material/search:")
+
+if submitted:
+    try:
+        chosen_event = st.session_state[KEYS["no_event"]]
+        definition = CohortDefinition(
+            send_status=st.session_state[KEYS["send_status"]],
+            conditions=tuple(condition_labels[c] for c in st.session_state[KEYS["conditions"]]),
+            no_event=None if chosen_event == NO_EVENT_OFF else event_labels[chosen_event],
+            no_event_months=int(st.session_state[KEYS["no_event_months"]]),
+        )
+        st.session_state["cohort_definition"] = definition.to_dict()
+    except (CohortError, KeyError, ValueError):
+        st.error("Those choices cannot be used. Please choose again from the lists.")
+        st.stop()
+definition = CohortDefinition.from_dict(st.session_state["cohort_definition"])
+
+# --- the list -------------------------------------------------------------------------------------------
+try:
+    result = cohorts.run_cohort(user, definition, filters,
+                                audit=not st.session_state.pop("cohort_export_clicked", False))
+except Exception as exc:  # the runner's messages are safe to show; anything else is logged, not shown
+    from portal import queries
+
+    if isinstance(exc, queries.QueryError):
+        st.warning(str(exc))
+    else:
+        ui.log.exception("cohort finder failed for %s", user.username)
+        st.error(ui.GENERIC_ERROR)
+    st.stop()
+
+sort = st.selectbox("Sort the list by", list(journey.SORTS), key="cohort_sort")
+shown = journey.display_frame(result.df, result.as_of, sort)
+title = f"Cohort: {definition.describe()}"
+summary = journey.summary(shown, definition, result.as_of, practice)
+
+st.header(f"{len(shown):,} {'person' if len(shown) == 1 else 'people'} found", anchor=False)
+st.markdown(summary)
+if len(shown):
+    chart = journey.gap_chart(journey.gap_counts(shown, result.as_of), definition)
+    chart = chart.properties(description=f"{title}. {summary}"[:1000])
+    st.altair_chart(chart, theme=None, width="stretch")
+    st.caption("Chart: people by time since the last relevant event. The table below lists the same people.")
+st.markdown(f"**Table: {title}** ({journey.filters_phrase(filters)})")
+if shown.empty:
+    st.info("Nobody matches this cohort.")
+else:
+    st.dataframe(shown, hide_index=True, width="stretch")
+
+
+def _exported(file_format: str) -> None:
+    cohorts.record_export(user, definition, len(shown), file_format, filters)
+    st.session_state["cohort_export_clicked"] = True  # the rerun after a download is not a new view
+
+
+about = {**ui.provenance(result), **journey.about_sheet(definition, practice, len(shown))}
+stem = journey.file_stem(definition, result.as_of)
+left, right = st.columns(2)
+left.download_button("Download CSV: cohort list", ui.csv_bytes(shown), file_name=f"{stem}.csv",
+                     mime="text/csv", key="cohort_download_csv", on_click=_exported, args=("csv",),
+                     icon=":material/download:", disabled=shown.empty)
+right.download_button("Download Excel: cohort list", ui.excel_bytes(shown, about), file_name=f"{stem}.xlsx",
+                      mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      key="cohort_download_xlsx", on_click=_exported, args=("xlsx",),
+                      icon=":material/download:", disabled=shown.empty)
+ui.definitions_panel(result, about)
+
+# --- save the definition -----------------------------------------------------------------------------------
+def _save() -> None:
+    # A callback, so the saved cohort is already in the chooser at the top when the page redraws.
+    name = st.session_state.get("cohort_save_name", "")
+    try:
+        cohorts.save_definition(user, name, definition)
+        st.session_state["cohort_save_message"] = ("success", f"Saved '{' '.join(name.split())}'. Choose it "
+                                                   "from 'Start from a saved cohort' next time.")
+    except CohortError as exc:
+        st.session_state["cohort_save_message"] = ("error", str(exc))
+
+
+with st.expander("Save this cohort so your practice can use it again",
+                 expanded="cohort_save_message" in st.session_state):
+    with st.form("cohort_save_form", clear_on_submit=True):
+        st.text_input("Name for this cohort", max_chars=80, placeholder="e.g. Asthma recall, EHCP",
+                      key="cohort_save_name")
+        st.form_submit_button("Save cohort", icon=":material/save:", on_click=_save)
+    if "cohort_save_message" in st.session_state:
+        kind, message = st.session_state.pop("cohort_save_message")
+        (st.success if kind == "success" else st.error)(message)
