@@ -21,11 +21,13 @@ if _REPO_ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from portal import auth, navigation, ops, store  # noqa: E402
+from portal import auth, navigation, ops, server_tuning, store  # noqa: E402
 from portal.demo_users import DEMO_USERS, demo_password  # noqa: E402
 
 log = logging.getLogger("portal.app")
 
+# Streamlit leaves Nagle's algorithm on its websockets: ~40 ms per filter change (docs/performance.md).
+server_tuning.enable_websocket_nodelay()
 st.set_page_config(page_title="SEND Insight Portal", page_icon=":material/child_care:", layout="wide")
 
 
