@@ -39,6 +39,7 @@ class PageSpec:
 # One line per page. Keep the order: it is the menu order.
 PAGES: list[PageSpec] = [
     PageSpec("pages/home.py", "Home", ":material/home:", "home", EVERYONE, section="Overview", default=True),
+    PageSpec("pages/waiting_lists.py", "Waiting lists", ":material/schedule:", "waiting-lists", JOURNEY_ROLES),
     PageSpec("pages/gp_cohort_finder.py", "GP cohort finder", ":material/patient_list:", "gp-cohort-finder",
              GP_ONLY, section="Direct care"),
 ]

@@ -56,3 +56,20 @@ def join_names(names: list[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def rounded_for_display(table: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Fractional numbers rounded for reading; text cells (such as the suppression marker) left alone."""
+    out = table.copy()
+
+    def tidy(value):
+        if isinstance(value, float) and not math.isnan(value) and not float(value).is_integer():
+            return round(value, decimals)
+        return value
+
+    for column in out.columns:
+        if out[column].dtype.kind == "f" or str(out[column].dtype) == "Float64":
+            out[column] = out[column].round(decimals)
+        elif out[column].dtype == object:
+            out[column] = out[column].map(tidy)
+    return out

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from portal import config
-from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing
+from portal.journeys.common import rounded_for_display, fmt_count, fmt_number, fmt_pct, is_missing
 
 # The community services of SPEC §3.2, by the codes in fct_referrals.service.
 SERVICES: dict[str, str] = {
@@ -162,7 +162,7 @@ def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = df[[c for c in columns if c in df.columns]].copy()
     if "service" in out.columns:
         out["service"] = out["service"].map(service_name)
-    return out.rename(columns={**LABELS, "service": "Service"})
+    return rounded_for_display(out.rename(columns={**LABELS, "service": "Service"}))
 
 
 # -------------------------------------------------------------------------------------------- charts
@@ -274,3 +274,73 @@ def schemes_for(schemes: pd.DataFrame, service: str, locality: str | None) -> pd
     chosen = schemes[service_match & locality_match].copy()
     chosen["_rank"] = (chosen["service"] == "all").astype(int) + (chosen["locality"] == "all").astype(int)
     return chosen.sort_values(["_rank", "scheme"]).drop(columns="_rank").reset_index(drop=True)
+
+
+def service_chart(by_service: pd.DataFrame, chosen: str) -> alt.Chart:
+    """Median wait so far for every service, the chosen one picked out."""
+    data = by_service.dropna(subset=["median_wait_weeks"]).copy()
+    data["service_name"] = data["service"].map(service_name)
+    data["median_wait_weeks"] = data["median_wait_weeks"].astype(float)
+    return alt.Chart(data).mark_bar().encode(
+        y=alt.Y("service_name:N", title="Service", sort="-x"),
+        x=alt.X("median_wait_weeks:Q", title="Median wait so far (weeks)"),
+        color=alt.condition(alt.datum.service == chosen, alt.value("#005EB8"), alt.value("#768692")),
+        tooltip=[alt.Tooltip("service_name:N", title="Service"),
+                 alt.Tooltip("n_waiting:Q", title="Waiting now", format=","),
+                 alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
+                 alt.Tooltip("pct_over_18_weeks:Q", title="% over 18 weeks", format=".1f"),
+                 alt.Tooltip("pct_over_52_weeks:Q", title="% over 52 weeks", format=".1f")],
+    ).properties(height=max(160, 36 * len(data)), description=(
+        f"Bar chart: median wait so far for each community service; {service_name(chosen)} is highlighted."))
+
+
+def display_table(display_df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A table for ``ui.indicator_block(table=...)`` from ``result.display_df()`` (suppression markers kept),
+    with service codes spelled out and plain-English headings."""
+    return table(display_df, columns)
+
+
+def distribution_sentence(distribution: pd.DataFrame, service: str) -> str:
+    shown = distribution.dropna(subset=["n_waiting"])
+    total = shown["n_waiting"].sum()
+    if total == 0:
+        return f"Nobody is shown waiting for {service_name(service).lower()} with these filters."
+    long_waits = shown[shown["wait_band"].isin(WAIT_BANDS[5:])]["n_waiting"].sum()
+    biggest = shown.sort_values("n_waiting", ascending=False).iloc[0]
+    return (f"The largest group has waited {biggest['wait_band']} so far ({fmt_count(biggest['n_waiting'])} children). "
+            f"{fmt_count(long_waits)} of the {fmt_count(total)} children shown have waited more than a year.")
+
+
+def breakdown_sentence(breakdown: pd.DataFrame, by: str) -> str:
+    shown = breakdown.dropna(subset=["median_wait_weeks"])
+    label = BREAKDOWNS.get(by, by).lower()
+    if shown.empty:
+        return f"Too few children are waiting in each {label} group to compare them."
+    ranked = shown.sort_values(["median_wait_weeks", "group_value"], ascending=[False, True])
+    top, bottom = ranked.iloc[0], ranked.iloc[-1]
+    if len(ranked) == 1:
+        return f"Only {top['group_value']} has enough children waiting to show a median ({fmt_number(top['median_wait_weeks'])} weeks)."
+    return (f"By {label}, the median wait is longest for {top['group_value']} ({fmt_number(top['median_wait_weeks'])} weeks) "
+            f"and shortest for {bottom['group_value']} ({fmt_number(bottom['median_wait_weeks'])} weeks).")
+
+
+def own_list_sentence(records: pd.DataFrame, service: str, locality: str) -> str:
+    if records.empty:
+        return f"Nobody is waiting for {service_name(service).lower()} in {locality} with these filters."
+    over18 = int((records["wait_weeks"] > 18).sum())
+    return (f"{len(records):,} children are waiting for {service_name(service).lower()} in {locality}. "
+            f"The longest has waited {fmt_number(records['wait_weeks'].max())} weeks; {over18:,} have waited over 18 weeks. "
+            "Longest waiters are listed first.")
+
+
+def own_list_chart(records: pd.DataFrame) -> alt.Chart:
+    """Histogram of weeks waited on a clinician's own list (counts per band, no individual shown)."""
+    data = records[["wait_weeks"]].dropna().copy()
+    data["wait_band"] = pd.cut(data["wait_weeks"], bins=[-1, 6, 12, 18, 26, 52, 78, 104, float("inf")],
+                               labels=WAIT_BANDS).astype(str)
+    counts = data.groupby("wait_band", observed=True).size().reindex(WAIT_BANDS, fill_value=0).reset_index(name="children")
+    return alt.Chart(counts).mark_bar(color="#005EB8").encode(
+        x=alt.X("wait_band:N", sort=WAIT_BANDS, title="Time waited so far", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("children:Q", title="Children on your list"),
+        tooltip=[alt.Tooltip("wait_band:N", title="Waited"), alt.Tooltip("children:Q", title="Children")],
+    ).properties(height=260, description="Bar chart: children on your waiting list by time waited so far.")

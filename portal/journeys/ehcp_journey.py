@@ -1,0 +1,239 @@
+"""EHCP journey (SPEC §3.3): the SEN2 measures from request to plan, reviews, ceased plans and disputes.
+
+Works on the (already suppressed) frames of the ehcp_* named queries; hidden cells are missing values.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from portal.journeys.common import rounded_for_display, fmt_count, fmt_pct, is_missing, join_names
+
+BREAKDOWNS: dict[str, str] = {
+    "locality": "Locality",
+    "primary_need": "Primary need",
+    "age_band": "Age band",
+    "sex": "Sex",
+    "ethnicity": "Ethnicity",
+    "imd_quintile": "Deprivation quintile (1 = most deprived)",
+}
+
+LABELS = {
+    "year_label": "12 months to",
+    "group_value": "Group",
+    "requests": "Requests received",
+    "decisions": "Decisions made",
+    "decided_to_assess": "Decided to assess",
+    "decided_within_6_weeks": "Decided within 6 weeks",
+    "pct_decided_within_6_weeks": "% decided within 6 weeks",
+    "plans_issued": "Plans issued",
+    "issued_within_20_weeks": "Issued within 20 weeks",
+    "pct_issued_within_20_weeks": "% within 20 weeks (with exceptions)",
+    "plans_issued_no_exception": "Plans issued (no exception)",
+    "issued_within_20_weeks_no_exception": "Issued within 20 weeks (no exception)",
+    "pct_issued_within_20_weeks_no_exception": "% within 20 weeks (without exceptions)",
+    "median_weeks_to_issue": "Median weeks from request to plan",
+    "plans_in_place": "Plans in place",
+    "reviews_held": "Reviews held in period",
+    "reviews_due_next_3_months": "Reviews due in next 3 months",
+    "reviews_overdue": "Reviews overdue now",
+    "pct_overdue": "% of plans overdue",
+    "cease_reason": "Reason",
+    "plans_ceased": "Plans ceased",
+    "mediations": "Mediations",
+    "tribunals": "Tribunal appeals",
+}
+
+
+def year_label(year_ending) -> str:
+    """'Oct 2026' for the 12-month period whose last month starts on 2026-10-01."""
+    return pd.Timestamp(year_ending).strftime("%b %Y")
+
+
+def with_year_labels(by_year: pd.DataFrame) -> pd.DataFrame:
+    out = by_year.copy()
+    out.insert(0, "year_label", out["year_ending"].map(year_label))
+    return out
+
+
+def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    if "year_ending" in out.columns and "year_label" not in out.columns:
+        out = with_year_labels(out)
+    return rounded_for_display(out[[c for c in columns if c in out.columns]].rename(columns=LABELS))
+
+
+# ------------------------------------------------------------------------------------------- summaries
+
+
+def journey_summary(by_year: pd.DataFrame, reviews: pd.DataFrame, ceased: pd.DataFrame) -> str:
+    """The page's plain-English paragraph, from the latest 12 months and the year before."""
+    years = by_year.sort_values("year_ending")
+    if years.empty:
+        return "There are no EHC needs assessment requests in the data for these filters."
+    latest = years.iloc[-1]
+    previous = years.iloc[-2] if len(years) > 1 else None
+    period = f"In the 12 months to {year_label(latest['year_ending'])}"
+    parts = [f"{period}, {fmt_count(latest['requests'])} requests for an EHC needs assessment were received"]
+    if not is_missing(latest["pct_decided_within_6_weeks"]):
+        parts[-1] += f" and {fmt_pct(latest['pct_decided_within_6_weeks'])} of decisions were made within 6 weeks"
+    parts[-1] += "."
+    issued = f"{fmt_count(latest['plans_issued'])} new plans were issued"
+    pct20 = latest["pct_issued_within_20_weeks"]
+    if not is_missing(pct20):
+        issued += f", {fmt_pct(pct20)} within 20 weeks"
+        pct_ex = latest["pct_issued_within_20_weeks_no_exception"]
+        if not is_missing(pct_ex):
+            issued += f" ({fmt_pct(pct_ex)} leaving out exceptions)"
+        if previous is not None and not is_missing(previous["pct_issued_within_20_weeks"]):
+            change = float(pct20) - float(previous["pct_issued_within_20_weeks"])
+            if abs(change) < 0.5:
+                issued += ", about the same as the year before"
+            else:
+                issued += (f", {'up' if change > 0 else 'down'} from {fmt_pct(previous['pct_issued_within_20_weeks'])} "
+                           "the year before")
+    parts.append(issued + ".")
+    parts.append(reviews_sentence(reviews))
+    parts.append(ceased_sentence(ceased))
+    return " ".join(p for p in parts if p)
+
+
+def reviews_sentence(reviews: pd.DataFrame) -> str:
+    in_place = reviews["plans_in_place"].sum(min_count=1) if not reviews.empty else None
+    overdue = reviews["reviews_overdue"].sum(min_count=1) if not reviews.empty else None
+    if is_missing(in_place) or is_missing(overdue):
+        return ""
+    text = f"Of about {fmt_count(in_place)} plans in place, {fmt_count(overdue)} have an overdue annual review"
+    worst = reviews.dropna(subset=["pct_overdue"]).sort_values("pct_overdue", ascending=False)
+    if len(worst) > 1:
+        top = worst.iloc[0]
+        text += f"; the share overdue is highest for {top['group_value']} ({fmt_pct(top['pct_overdue'])})"
+    return text + "."
+
+
+def ceased_sentence(ceased: pd.DataFrame) -> str:
+    shown = ceased.dropna(subset=["plans_ceased"])
+    shown = shown[shown["plans_ceased"] > 0].sort_values("plans_ceased", ascending=False)
+    if shown.empty:
+        return ""
+    top = shown.iloc[0]
+    return (f"The most common reason a plan ended in the period was \u201c{top['cease_reason']}\u201d "
+            f"({fmt_count(top['plans_ceased'])} plans).")
+
+
+def slowest_groups(breakdown: pd.DataFrame, n: int = 2) -> list[str]:
+    """The groups with the lowest share of plans issued within 20 weeks (suppressed ones skipped)."""
+    shown = breakdown.dropna(subset=["pct_issued_within_20_weeks"])
+    return shown.sort_values(["pct_issued_within_20_weeks", "group_value"])["group_value"].head(n).astype(str).tolist()
+
+
+def breakdown_sentence(breakdown: pd.DataFrame, by: str) -> str:
+    slow = slowest_groups(breakdown)
+    if not slow:
+        return "Too few plans were issued in each group in this period to compare them."
+    rows = breakdown.set_index("group_value").loc[slow]
+    shares = [f"{g} ({fmt_pct(rows.loc[g, 'pct_issued_within_20_weeks'])})" for g in slow]
+    return (f"By {BREAKDOWNS.get(by, by).lower()}, the smallest shares of plans issued within 20 weeks were in "
+            f"{join_names(shares)}.")
+
+
+# -------------------------------------------------------------------------------------------- charts
+
+TIMELINESS_MEASURES = {
+    "pct_decided_within_6_weeks": "Decisions within 6 weeks",
+    "pct_issued_within_20_weeks": "Plans within 20 weeks (with exceptions)",
+    "pct_issued_within_20_weeks_no_exception": "Plans within 20 weeks (without exceptions)",
+}
+VOLUME_MEASURES = {"requests": "Requests received", "decided_to_assess": "Decided to assess",
+                   "plans_issued": "Plans issued"}
+
+
+def _long(by_year: pd.DataFrame, measures: dict[str, str], value_name: str) -> pd.DataFrame:
+    data = with_year_labels(by_year)
+    long = data.melt(id_vars=["year_ending", "year_label"], value_vars=list(measures), var_name="measure",
+                     value_name=value_name).dropna(subset=[value_name])
+    long["measure"] = long["measure"].map(measures)
+    long[value_name] = long[value_name].astype(float)
+    return long
+
+
+def timeliness_chart(by_year: pd.DataFrame) -> alt.Chart:
+    long = _long(by_year, TIMELINESS_MEASURES, "percent")
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(by_year)["year_label"])),
+        y=alt.Y("percent:Q", title="Per cent on time", scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("measure:N", title="", sort=list(TIMELINESS_MEASURES.values()), legend=alt.Legend(orient="bottom", columns=1)),
+        strokeDash=alt.StrokeDash("measure:N", legend=None),
+        tooltip=[alt.Tooltip("year_label:N", title="12 months to"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("percent:Q", title="Per cent", format=".1f")],
+    ).properties(height=320, description=(
+        "Line chart: per cent of EHC needs assessment decisions made within 6 weeks and of plans issued "
+        "within 20 weeks, for each of the last five 12-month periods."))
+
+
+def volumes_chart(by_year: pd.DataFrame) -> alt.Chart:
+    long = _long(by_year, VOLUME_MEASURES, "number")
+    return alt.Chart(long).mark_bar().encode(
+        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(by_year)["year_label"])),
+        xOffset=alt.XOffset("measure:N", sort=list(VOLUME_MEASURES.values())),
+        y=alt.Y("number:Q", title="Number"),
+        color=alt.Color("measure:N", title="", sort=list(VOLUME_MEASURES.values()), legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("year_label:N", title="12 months to"), alt.Tooltip("measure:N", title="Measure"),
+                 alt.Tooltip("number:Q", title="Number", format=",")],
+    ).properties(height=300, description="Grouped bar chart: requests, decisions to assess and plans issued per year.")
+
+
+def breakdown_chart(breakdown: pd.DataFrame, by: str) -> alt.Chart:
+    label = BREAKDOWNS.get(by, by)
+    data = breakdown.dropna(subset=["pct_issued_within_20_weeks"]).copy()
+    data["pct_issued_within_20_weeks"] = data["pct_issued_within_20_weeks"].astype(float)
+    return alt.Chart(data).mark_bar(color="#005EB8").encode(
+        y=alt.Y("group_value:N", title=label, sort="x"),
+        x=alt.X("pct_issued_within_20_weeks:Q", title="% of plans issued within 20 weeks", scale=alt.Scale(domain=[0, 100])),
+        tooltip=[alt.Tooltip("group_value:N", title=label),
+                 alt.Tooltip("pct_issued_within_20_weeks:Q", title="% within 20 weeks", format=".1f"),
+                 alt.Tooltip("plans_issued:Q", title="Plans issued", format=",")],
+    ).properties(height=max(160, 30 * len(data)), description=f"Bar chart: per cent of plans issued within 20 weeks by {label.lower()}.")
+
+
+def reviews_chart(reviews: pd.DataFrame, by: str) -> alt.Chart:
+    label = BREAKDOWNS.get(by, by)
+    data = reviews.dropna(subset=["pct_overdue"]).copy()
+    data["pct_overdue"] = data["pct_overdue"].astype(float)
+    return alt.Chart(data).mark_bar(color="#AE2573").encode(
+        y=alt.Y("group_value:N", title=label, sort="-x"),
+        x=alt.X("pct_overdue:Q", title="% of plans with an overdue annual review"),
+        tooltip=[alt.Tooltip("group_value:N", title=label), alt.Tooltip("pct_overdue:Q", title="% overdue", format=".1f"),
+                 alt.Tooltip("reviews_overdue:Q", title="Overdue", format=","),
+                 alt.Tooltip("plans_in_place:Q", title="Plans in place", format=",")],
+    ).properties(height=max(160, 30 * len(data)), description=f"Bar chart: per cent of plans with an overdue review by {label.lower()}.")
+
+
+def ceased_chart(ceased: pd.DataFrame) -> alt.Chart:
+    data = ceased.dropna(subset=["plans_ceased"])
+    return alt.Chart(data).mark_bar(color="#005EB8").encode(
+        y=alt.Y("cease_reason:N", title="Reason", sort="-x"),
+        x=alt.X("plans_ceased:Q", title="Plans ceased"),
+        tooltip=[alt.Tooltip("cease_reason:N", title="Reason"), alt.Tooltip("plans_ceased:Q", title="Plans", format=",")],
+    ).properties(height=max(140, 30 * len(data)), description="Bar chart: EHC plans ceased in the period by reason.")
+
+
+def disputes_chart(disputes: pd.DataFrame) -> alt.Chart:
+    long = _long(disputes, {"mediations": "Mediations", "tribunals": "Tribunal appeals"}, "cases")
+    return alt.Chart(long).mark_line(point=True).encode(
+        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(disputes)["year_label"])),
+        y=alt.Y("cases:Q", title="Cases"),
+        color=alt.Color("measure:N", title="", legend=alt.Legend(orient="bottom")),
+        strokeDash=alt.StrokeDash("measure:N", legend=None),
+        tooltip=[alt.Tooltip("year_label:N", title="12 months to"), alt.Tooltip("measure:N", title="Kind"),
+                 alt.Tooltip("cases:Q", title="Cases", format=",")],
+    ).properties(height=260, description="Line chart: mediations and tribunal appeals per year.")
+
+
+def disputes_sentence(disputes: pd.DataFrame) -> str:
+    data = disputes.sort_values("year_ending")
+    if data.empty:
+        return ""
+    latest = data.iloc[-1]
+    return (f"In the 12 months to {year_label(latest['year_ending'])} there were {fmt_count(latest['mediations'])} "
+            f"mediations and {fmt_count(latest['tribunals'])} tribunal appeals.")
