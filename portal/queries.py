@@ -61,7 +61,7 @@ from portal.roles import CLINICIAN, GP, ROLES, User
 
 log = logging.getLogger(__name__)
 
-OUTPUTS = ("aggregate", "record", "identifiable")
+OUTPUTS = ("aggregate", "record", "identifiable", "published")  # published: national statistics, public already
 SCOPES = {
     None: (),
     "practice": ("practice_code",),
@@ -602,14 +602,14 @@ def feed_refresh_dates(version: store.MartVersion, feeds: list[str]) -> dict[str
                     stamp = info
                 if stamp:
                     dates[feed] = str(stamp)[:10]
-        if not dates and (version.path / "feed_status.parquet").exists():
+        if (version.path / "feed_status.parquet").exists():  # the manifest's dates win; feed_status fills gaps
             try:
                 cur, _ = store.reader().cursor(version)
                 try:
                     rows = cur.execute("SELECT feed, max(received_at) FROM feed_status GROUP BY feed").fetchall()
                 finally:
                     cur.close()
-                dates = {str(feed): str(stamp)[:10] for feed, stamp in rows if stamp is not None}
+                dates = {str(feed): str(stamp)[:10] for feed, stamp in rows if stamp is not None} | dates
             except (duckdb.Error, store.MartsUnavailableError) as exc:
                 log.warning("feed_status unreadable in %s: %s", version.name, exc)
         _feed_dates[version.name] = dates
