@@ -124,7 +124,8 @@ def portal_users(tmp_path, monkeypatch):
     from portal import ops
     from portal.roles import ROLES
 
-    if "SEND_PORTAL_DATA_DIR" not in os.environ:
+    # Never touch a real data directory: only one this test's fixtures made under tmp_path.
+    if not os.environ.get("SEND_PORTAL_DATA_DIR", "").startswith(str(tmp_path)):
         monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr(ops, "BCRYPT_ROUNDS", 4)
     scope = {"gp": {"practice_code": "P001"}, "clinician": {"service": "ASD", "locality": "Northfield"}}
