@@ -1,0 +1,77 @@
+"""``python -m portal serve``: the one command that starts the portal.
+
+On a fresh machine there are no marts yet, so it first builds the synthetic ``county`` demo (the build
+prints its own progress), creates the demo users (one per role, demo only) unless told not to, and then
+replaces itself with ``streamlit run portal/app.py`` in production mode.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from portal import config, store
+
+APP = config.REPO_ROOT / "portal" / "app.py"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("serve", help="start the portal (builds the demo data first if needed)")
+    parser.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
+    parser.add_argument("--address", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface, "
+                             "normally behind an HTTPS reverse proxy)")
+    parser.add_argument("--no-demo-users", action="store_true",
+                        help="do not create the demo users (do this on any portal holding real data)")
+    parser.add_argument("--no-build", action="store_true", help="never build the demo, even with no marts")
+    parser.set_defaults(func=serve)
+
+
+def streamlit_command(port: int, address: str) -> list[str]:
+    """The production server command: no file watcher, no forced GC after each run, headless."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--runner.postScriptGC", "false",
+        "--global.developmentMode", "false",
+        "--browser.gatherUsageStats", "false",
+    ]
+
+
+def marts_ready() -> bool:
+    try:
+        store.current_version()
+    except (store.NoMartsError, store.MartsUnavailableError):
+        return False
+    return True
+
+
+def serve(args) -> int:
+    if not marts_ready():
+        if args.no_build:
+            print("No marts have been built yet; run: python -m portal build-demo", file=sys.stderr)
+            return 1
+        print("No data yet: building the synthetic county demo first (a few minutes, once).", flush=True)
+        build = subprocess.run([sys.executable, "-m", "portal", "build-demo"], cwd=config.REPO_ROOT)
+        if build.returncode != 0 or not marts_ready():
+            print("The demo build failed; see the messages above.", file=sys.stderr)
+            return build.returncode or 1
+    if not args.no_demo_users:
+        from portal.demo_users import DEMO_USERS, demo_password, ensure_demo_users
+
+        created = ensure_demo_users()
+        if created:
+            print(f"Created demo users: {', '.join(created)}")
+        print("Demo sign-ins (synthetic data only; passwords are public, never use them with real data):")
+        for username, _name, role in DEMO_USERS:
+            print(f"  {role:<13} {username:<18} {demo_password(username)}")
+    host = "localhost" if args.address in ("127.0.0.1", "0.0.0.0") else args.address
+    print(f"Starting the portal at http://{host}:{args.port}", flush=True)
+    os.chdir(config.REPO_ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
+    command = streamlit_command(args.port, args.address)
+    os.execv(command[0], command)
+    return 0  # not reached
