@@ -40,6 +40,8 @@ class PageSpec:
 PAGES: list[PageSpec] = [
     PageSpec("pages/home.py", "Home", ":material/home:", "home", EVERYONE, section="Overview", default=True),
     PageSpec("pages/waiting_lists.py", "Waiting lists", ":material/schedule:", "waiting-lists", JOURNEY_ROLES),
+    PageSpec("pages/ehcp_journey.py", "EHCP journey", ":material/route:", "ehcp-journey", JOURNEY_ROLES),
+    PageSpec("pages/sleep_services.py", "Sleep services", ":material/bedtime:", "sleep-services", JOURNEY_ROLES),
     PageSpec("pages/gp_cohort_finder.py", "GP cohort finder", ":material/patient_list:", "gp-cohort-finder",
              GP_ONLY, section="Direct care"),
 ]

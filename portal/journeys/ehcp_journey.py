@@ -237,3 +237,20 @@ def disputes_sentence(disputes: pd.DataFrame) -> str:
     latest = data.iloc[-1]
     return (f"In the 12 months to {year_label(latest['year_ending'])} there were {fmt_count(latest['mediations'])} "
             f"mediations and {fmt_count(latest['tribunals'])} tribunal appeals.")
+
+
+def volumes_sentence(by_year: pd.DataFrame) -> str:
+    data = by_year.sort_values("year_ending")
+    if len(data) < 2:
+        return ""
+    first, latest = data.iloc[0], data.iloc[-1]
+    if is_missing(first["requests"]) or is_missing(latest["requests"]):
+        return ""
+    change = float(latest["requests"]) - float(first["requests"])
+    if round(change) == 0:
+        trend = "about the same as"
+    else:
+        trend = f"{fmt_count(abs(change))} {'more' if change > 0 else 'fewer'} than"
+    return (f"{fmt_count(latest['requests'])} requests were received in the 12 months to "
+            f"{year_label(latest['year_ending'])}, {trend} in the 12 months to {year_label(first['year_ending'])}; "
+            f"{fmt_count(latest['plans_issued'])} plans were issued.")

@@ -202,3 +202,23 @@ def load_locality_boundaries(version_path: Path) -> dict | None:
     if path is None:
         return None
     return maps.load_boundaries(path, name_property="locality")
+
+
+def group_trend_sentence(by_year: pd.DataFrame, by: str) -> str:
+    """Which group rose most between the first and latest 12-month periods shown."""
+    label = BREAKDOWNS.get(by, by).lower()
+    data = by_year.dropna(subset=["patients_per_1000"]).sort_values("year_ending")
+    if data.empty:
+        return ""
+    first_year, last_year = data["year_ending"].min(), data["year_ending"].max()
+    first = data[data["year_ending"] == first_year].set_index("group_value")["patients_per_1000"]
+    last = data[data["year_ending"] == last_year].set_index("group_value")["patients_per_1000"]
+    both = [g for g in last.index if g in first.index]
+    if not both or first_year == last_year:
+        return ""
+    rises = {g: float(last[g]) - float(first[g]) for g in both}
+    top = max(rises, key=rises.get)
+    highest = max(both, key=lambda g: float(last[g]))
+    return (f"By {label}, the rate is highest now for {highest} ({fmt_number(last[highest], 1)} per 1,000) "
+            f"and rose most for {top} (up {fmt_number(rises[top], 1)} per 1,000 since the 12 months to "
+            f"{year_label(first_year)}).")
