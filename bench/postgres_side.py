@@ -25,20 +25,68 @@ INDEX_COLUMNS = [
     ["case_date"], ["survey_date"], ["academic_year"], ["concept"], ["bnf_chemical"],
 ]
 
-# DuckDB dialect -> PostgreSQL, as (pattern, replacement); applied in order.
+# DuckDB functions the queries use that PostgreSQL lacks, defined once in the scratch database with the
+# same meaning (set-up cost, not counted in query times).
+COMPATIBILITY_FUNCTIONS = [
+    """CREATE FUNCTION date_diff(part text, a date, b date) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
+         SELECT CASE part WHEN 'day' THEN b - a
+                          WHEN 'week' THEN (b - a) / 7
+                          WHEN 'month' THEN (extract(year FROM b) * 12 + extract(month FROM b))
+                                          - (extract(year FROM a) * 12 + extract(month FROM a))
+                          WHEN 'year' THEN extract(year FROM b) - extract(year FROM a) END $$""",
+    """CREATE FUNCTION date_diff(part text, a timestamp, b timestamp) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
+         SELECT date_diff(part, a::date, b::date) $$""",
+    "CREATE FUNCTION to_months(n bigint) RETURNS interval IMMUTABLE LANGUAGE sql AS $$ SELECT make_interval(months => n::int) $$",
+    "CREATE FUNCTION list_contains(l anyarray, x anyelement) RETURNS boolean IMMUTABLE LANGUAGE sql AS $$ SELECT x = ANY(l) $$",
+    "CREATE FUNCTION len(l anyarray) RETURNS integer IMMUTABLE LANGUAGE sql AS $$ SELECT cardinality(l) $$",
+    """CREATE FUNCTION range(a bigint, b bigint) RETURNS TABLE("range" bigint) IMMUTABLE LANGUAGE sql AS $$
+         SELECT generate_series(a, b - 1) $$""",
+]
+
+# DuckDB syntax -> PostgreSQL syntax, as (pattern, replacement); applied in order after the calls below.
 _REWRITES = [
-    (re.compile(r"\bmedian\(([^()]*)\)", re.I), r"percentile_cont(0.5) WITHIN GROUP (ORDER BY \1)"),
-    (re.compile(r"\bquantile_cont\(([^(),]*),\s*([0-9.]+)\)", re.I), r"percentile_cont(\2) WITHIN GROUP (ORDER BY \1)"),
-    (re.compile(r"\bcount_if\(([^()]*)\)", re.I), r"count(*) FILTER (WHERE \1)"),
+    (re.compile(r"\bINTERVAL\s+(\d+)\s+(YEAR|MONTH|WEEK|DAY)S?\b", re.I), r"INTERVAL '\1 \2'"),
     (re.compile(r"::DOUBLE\b", re.I), "::double precision"),
-    (re.compile(r"\bDOUBLE\b(?!\s+precision)", re.I), "double precision"),
+    (re.compile(r"\bAS DOUBLE\b", re.I), "AS double precision"),
     (re.compile(r"::HUGEINT\b", re.I), "::numeric"),
     (re.compile(r"\bifnull\(", re.I), "coalesce("),
 ]
 _BIND = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _split_args(text: str) -> list[str]:
+    """Split a call's argument text at top-level commas."""
+    args, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(text[start:i].strip())
+            start = i + 1
+    args.append(text[start:].strip())
+    return args
+
+
+def _rewrite_calls(sql: str, name: str, build) -> str:
+    """Replace every ``name(args)`` (balanced parentheses, nested calls allowed) with ``build(args)``."""
+    pattern = re.compile(rf"\b{name}\(", re.I)
+    while (match := pattern.search(sql)):
+        depth, i = 1, match.end()
+        while depth and i < len(sql):
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            i += 1
+        inner = _rewrite_calls(sql[match.end():i - 1], name, build)
+        sql = sql[:match.start()] + build(_split_args(inner)) + sql[i:]
+    return sql
+
+
 def to_postgres(sql: str) -> str:
+    sql = _rewrite_calls(sql, "median", lambda a: f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {a[0]})")
+    sql = _rewrite_calls(sql, "quantile_cont",
+                         lambda a: f"percentile_cont({a[1]}) WITHIN GROUP (ORDER BY {a[0]})")
+    sql = _rewrite_calls(sql, "count_if", lambda a: f"count(*) FILTER (WHERE {a[0]})")
     for pattern, replacement in _REWRITES:
         sql = pattern.sub(replacement, sql)
     sql = sql.replace("%", "%%")
@@ -84,6 +132,8 @@ def run(query_timings, repeats: int = 3, progress=print) -> PostgresRun:
         conn = psycopg.connect(host="127.0.0.1", port=pg.port, user="bench", dbname="postgres",
                                autocommit=True, cursor_factory=psycopg.ClientCursor)
         try:
+            for statement in COMPATIBILITY_FUNCTIONS:
+                conn.execute(statement)
             started = time.perf_counter()
             rows = 0
             for table in sorted(needed):
