@@ -309,7 +309,7 @@ def decline(user: User, request_id: int, reason: str) -> DataRequest:
 
 
 def result_file(user: User, request_id: int) -> tuple[bytes, str]:
-    """The file that answered a request (for its requester or an analyst); the download is audited."""
+    """The file that answered a request, for its requester or an analyst (see record_file_download)."""
     request = get(user, request_id)
     with ops.connect() as conn:
         stored = conn.execute("SELECT result_file FROM data_requests WHERE id = ?",
@@ -322,6 +322,11 @@ def result_file(user: User, request_id: int) -> tuple[bytes, str]:
     except OSError:
         raise RequestError("The file for this request can no longer be found; ask the analyst to send it "
                            "again.") from None
+    return data, request.result_file_name or path.name
+
+
+def record_file_download(user: User, request_id: int) -> None:
+    """Audit a download of a request's answer file (called when the download is clicked)."""
+    request = get(user, request_id)
     ops.audit("data_request_file_downloaded", user.username,
               {"request_id": request.id, "file": request.result_file_name})
-    return data, request.result_file_name or path.name

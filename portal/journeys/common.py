@@ -73,3 +73,15 @@ def rounded_for_display(table: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
         elif out[column].dtype == object:
             out[column] = out[column].map(tidy)
     return out
+
+
+def filters_phrase(filters, leave_out: tuple[str, ...] = ("locality",)) -> str:
+    """The sidebar filters in force as a short phrase, without the period and the filters left out
+    (for pages whose figures the period or locality does not apply to); '' when none is set."""
+    from portal.filters import FILTER_COLUMNS
+
+    chosen = {name: getattr(filters, name) for name in FILTER_COLUMNS if name not in leave_out}
+    chosen = {name: value for name, value in chosen.items() if value is not None}
+    if not chosen:
+        return ""
+    return type(filters)(**chosen).describe().rsplit(" · ", 1)[0].replace(" · ", ", ")

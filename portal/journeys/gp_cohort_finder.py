@@ -12,6 +12,7 @@ import pandas as pd
 
 from portal import theme
 from portal.cohorts import EVENTS, LIST_COLUMNS, CohortDefinition
+from portal.journeys.common import filters_phrase as common_filters_phrase
 from portal.journeys.common import join_names
 
 NEVER = "never recorded"
@@ -49,14 +50,7 @@ def display_frame(df: pd.DataFrame, as_of: date, sort: str = next(iter(SORTS))) 
 
 def filters_phrase(filters) -> str:
     """The sidebar filters that narrow this list (period and locality do not apply to it)."""
-    from portal.filters import FILTER_COLUMNS
-
-    chosen = {name: getattr(filters, name) for name in FILTER_COLUMNS if name != "locality"}
-    chosen = {name: value for name, value in chosen.items() if value is not None}
-    if not chosen:
-        return "no filters"
-    narrowed = type(filters)(**chosen)
-    return narrowed.describe().rsplit(" · ", 1)[0]
+    return common_filters_phrase(filters) or "no filters"
 
 
 def gap_band(last_date: str, as_of: date) -> str:
