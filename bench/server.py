@@ -1,6 +1,6 @@
 """Start and stop a real portal server for a benchmark or soak, on a free loopback port.
 
-The server runs the production entry (``portal/app.py``) with the production flags from the README, in its
+The server runs the production entry (``portal/app.py``) with the production flags of ``portal serve``, in its
 own process group with its own data directory, and is always stopped afterwards (even on error), so a
 benchmark never leaves a server behind.
 """
@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,16 +18,7 @@ import psutil
 import requests
 
 from portal import config
-
-# The flags the portal is served with in production (see README); the benchmark measures exactly these.
-PRODUCTION_FLAGS = [
-    "--server.headless", "true",
-    "--runner.postScriptGC", "false",
-    "--server.fileWatcherType", "none",
-    "--browser.gatherUsageStats", "false",
-    "--server.runOnSave", "false",
-]
-
+from portal.commands.serve import streamlit_command
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -61,8 +51,8 @@ class PortalServer:
 
     def start(self) -> None:
         env = dict(os.environ, SEND_PORTAL_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1", **self.extra_env)
-        cmd = [sys.executable, "-m", "streamlit", "run", str(config.REPO_ROOT / "portal" / "app.py"),
-               "--server.address", "127.0.0.1", "--server.port", str(self.port), *PRODUCTION_FLAGS]
+        # Exactly the command ``python -m portal serve`` runs, so the figures are production's.
+        cmd = streamlit_command(self.port, "127.0.0.1")
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(cmd, cwd=config.REPO_ROOT, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
