@@ -20,9 +20,9 @@ def is_missing(value) -> bool:
 
 
 def fmt_count(value) -> str:
-    """A count with thousands separators, or 'a small number' when it is hidden."""
+    """A count with thousands separators, or 'fewer than 8' when it is hidden (counts of 1 to 7 are)."""
     if is_missing(value):
-        return "a small number"
+        return "fewer than 8"
     return f"{int(round(float(value))):,}"
 
 
