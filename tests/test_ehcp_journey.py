@@ -24,7 +24,7 @@ def _reviews():
 
 
 def _ceased():
-    return pd.DataFrame({"cease_reason": ["Needs met", "Moved away", "Other"], "plans_ceased": [40, 85, pd.NA]})
+    return pd.DataFrame({"cease_reason": ["needs_met", "moved", "other"], "plans_ceased": [40, 85, pd.NA]})
 
 
 def test_summary_states_the_sen2_measures_and_the_change():
@@ -33,7 +33,7 @@ def test_summary_states_the_sen2_measures_and_the_change():
                            "and 86% of decisions were made within 6 weeks.")
     assert "270 new plans were issued, 48% within 20 weeks (52% leaving out exceptions), down from 60% the year before." in text
     assert "Of about 1,000 plans in place, 160 have an overdue annual review; the share overdue is highest for Westmere (25%)." in text
-    assert "\u201cMoved away\u201d (85 plans)" in text
+    assert "\u201cMoved to another area\u201d (85 plans)" in text
 
 
 def test_summary_skips_hidden_percentages():

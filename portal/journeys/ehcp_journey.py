@@ -18,6 +18,17 @@ BREAKDOWNS: dict[str, str] = {
     "imd_quintile": "Deprivation quintile (1 = most deprived)",
 }
 
+# SEN2 reasons a plan ceased (send_register contract codes) in plain English; unknown codes show as given.
+CEASE_REASONS = {
+    "max_age": "Reached the age limit (25)",
+    "needs_met": "Needs met without a plan",
+    "he": "Moved on to higher education",
+    "employment": "Moved into paid work",
+    "moved": "Moved to another area",
+    "no_engage": "Young person no longer in education or training",
+    "other": "Other reason",
+}
+
 LABELS = {
     "year_label": "12 months to",
     "group_value": "Group",
@@ -56,8 +67,14 @@ def with_year_labels(by_year: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def cease_reason_name(code) -> str:
+    return CEASE_REASONS.get(str(code), str(code))
+
+
 def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = df.copy()
+    if "cease_reason" in out.columns:
+        out["cease_reason"] = out["cease_reason"].map(cease_reason_name)
     if "year_ending" in out.columns and "year_label" not in out.columns:
         out = with_year_labels(out)
     return rounded_for_display(out[[c for c in columns if c in out.columns]].rename(columns=LABELS))
@@ -117,7 +134,7 @@ def ceased_sentence(ceased: pd.DataFrame) -> str:
     if shown.empty:
         return ""
     top = shown.iloc[0]
-    return (f"The most common reason a plan ended in the period was \u201c{top['cease_reason']}\u201d "
+    return (f"The most common reason a plan ended in the period was \u201c{cease_reason_name(top['cease_reason'])}\u201d "
             f"({fmt_count(top['plans_ceased'])} plans).")
 
 
@@ -210,7 +227,8 @@ def reviews_chart(reviews: pd.DataFrame, by: str) -> alt.Chart:
 
 
 def ceased_chart(ceased: pd.DataFrame) -> alt.Chart:
-    data = ceased.dropna(subset=["plans_ceased"])
+    data = ceased.dropna(subset=["plans_ceased"]).copy()
+    data["cease_reason"] = data["cease_reason"].map(cease_reason_name)
     return alt.Chart(data).mark_bar(color="#005EB8").encode(
         y=alt.Y("cease_reason:N", title="Reason", sort="-x"),
         x=alt.X("plans_ceased:Q", title="Plans ceased"),
