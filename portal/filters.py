@@ -287,22 +287,22 @@ def sidebar() -> Filters:
     current, notices = from_values(source, allowed, as_of)
     st.session_state[SESSION_KEY] = _as_values(current)
 
+    # Widget state does not survive a page switch (each page's widgets are new), so the session's own
+    # copy sets every widget before it is drawn, and each widget's on_change writes back to that copy.
     for name, key in widget_keys.items():
-        stored = st.session_state[SESSION_KEY].get(name)
-        value = stored if name != "period" else (stored or DEFAULT_PERIOD)
-        if key not in st.session_state or st.session_state[key] not in _choices(name, allowed):
-            st.session_state[key] = value
+        st.session_state[key] = st.session_state[SESSION_KEY].get(name)
 
     with st.sidebar:
         st.header("Filters", anchor=False)
         for name, key in widget_keys.items():
             if name == "period":
-                st.selectbox(FILTER_LABELS[name], allowed["period"], key=key,
+                st.selectbox(FILTER_LABELS[name], allowed["period"], key=key, on_change=_remember,
+                             args=(name, key),
                              help=f"Named windows end on the data's snapshot date, {as_of:%d %B %Y}. "
                                   "Financial years run from 1 April to 31 March.")
             else:
-                st.selectbox(FILTER_LABELS[name], [None, *allowed[name]], key=key,
-                             format_func=lambda v, n=name: _option_label(n, v))
+                st.selectbox(FILTER_LABELS[name], [None, *allowed[name]], key=key, on_change=_remember,
+                             args=(name, key), format_func=lambda v, n=name: _option_label(n, v))
         st.button("Clear all filters", on_click=_clear_filters, args=(widget_keys,), width="stretch")
 
     chosen = {name: st.session_state[key] for name, key in widget_keys.items()}
@@ -315,8 +315,10 @@ def sidebar() -> Filters:
     return current
 
 
-def _choices(name: str, allowed: Mapping[str, list]) -> list:
-    return list(allowed[name]) if name == "period" else [None, *allowed[name]]
+def _remember(name: str, key: str) -> None:
+    import streamlit as st
+
+    st.session_state[SESSION_KEY][name] = st.session_state[key]
 
 
 def _as_values(f: Filters) -> dict[str, object]:
@@ -328,6 +330,7 @@ def _clear_filters(widget_keys: Mapping[str, str]) -> None:
 
     for name, key in widget_keys.items():
         st.session_state[key] = DEFAULT_PERIOD if name == "period" else None
+        st.session_state[SESSION_KEY][name] = st.session_state[key]
 
 
 def _sync_url(current: Filters, widget_keys: Mapping[str, str]) -> None:
