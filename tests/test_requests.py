@@ -21,8 +21,7 @@ def ops_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.fixture
-def people(ops_dir, monkeypatch):
+def _make_people(monkeypatch) -> dict:
     monkeypatch.setattr(ops, "BCRYPT_ROUNDS", 4)  # real bcrypt, fewer rounds: these tests are not about it
     ops.add_user("ana", "analyst-password", ANALYST, "Ana Lyst")
     ops.add_user("bob", "analyst-password", ANALYST, "Bob Analyst")
@@ -32,6 +31,17 @@ def people(ops_dir, monkeypatch):
         "analyst": User("ana", "Ana Lyst", ANALYST),
         "analyst2": User("bob", "Bob Analyst", ANALYST),
     }
+
+
+@pytest.fixture
+def people(ops_dir, monkeypatch):
+    return _make_people(monkeypatch)
+
+
+@pytest.fixture
+def page_people(tiny_marts, monkeypatch):
+    """People in the data directory of the tiny published marts (the page's filters need marts)."""
+    return _make_people(monkeypatch)
 
 
 def _submit(user, **overrides):
@@ -181,3 +191,90 @@ def test_requests_survive_a_new_connection_and_history_is_kept(people):
                             (req.id,)).fetchone() == (1,)
     finally:
         conn.close()
+
+
+# --- the page (AppTest) -------------------------------------------------------------------------------------
+
+PAGE = str(config.PAGES_DIR / "ask_for_data.py")
+
+
+def _page(user):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["portal_user"] = user
+    return at.run()
+
+
+def _button(at, label):
+    return next(b for b in at.button if b.proto.label == label)
+
+
+def test_page_walks_a_request_from_form_to_completion(page_people):
+    requester, analyst = page_people["requester"], page_people["analyst"]
+    asker = _page(requester)
+    assert [t.label for t in asker.tabs] == ["Ask for data", "My requests"]
+    asker.text_area(key="request_what").input("Melatonin patients by school year")
+    asker.text_area(key="request_why").input("Planning the sleep service")
+    asker.selectbox(key="request_area").select("Northfield")
+    asker.text_input(key="request_group").input("EHCP, aged 5-10")
+    _button(asker, "Send request").click()
+    asker.run()
+    assert any("Request 1 sent" in s.value for s in asker.success)
+    assert asker.text_area(key="request_what").value == ""  # cleared after a successful send
+    mine = asker.dataframe[0].value
+    assert list(mine["Number"]) == [1] and list(mine["Status"]) == ["submitted"] and list(mine["Area"]) == ["Northfield"]
+    assert any("You have made 1 request: 1 submitted." in m.value for m in asker.markdown)
+
+    worker = _page(analyst)
+    assert [t.label for t in worker.tabs] == ["Ask for data", "My requests", "Inbox (analysts)"]
+    inbox = worker.dataframe[-2].value if len(worker.dataframe) > 1 else worker.dataframe[0].value
+    assert list(inbox["Number"]) == [1]
+    _button(worker, "Assign").click()
+    worker.run()
+    assert data_requests.get(analyst, 1).status == "assigned"
+    next(t for t in worker.text_area if t.label == "Ask the requester a question").input("Which school years?")
+    _button(worker, "Send question").click()
+    worker.run()
+    assert data_requests.get(analyst, 1).status == "question asked"
+
+    asker = _page(requester)
+    assert any("The analyst asks: Which school years?" in i.value for i in asker.info)
+    asker.text_area(key="answer_text_1").input("Years 1 to 6")
+    _button(asker, "Send answer").click()
+    asker.run()
+    assert data_requests.get(requester, 1).status == "assigned"
+
+    worker = _page(analyst)
+    next(t for t in worker.text_input if t.label == "Or give a link (https://...)").input("https://example.org/r/1")
+    _button(worker, "Complete request").click()
+    worker.run()
+    done = data_requests.get(analyst, 1)
+    assert (done.status, done.result_link) == ("completed", "https://example.org/r/1")
+
+    asker = _page(requester)
+    assert any("https://example.org/r/1" in m.value for m in asker.markdown)
+    assert [e["event"] for e in _audit_events()] == [
+        "data_request_submitted", "data_request_assigned", "data_request_question_asked",
+        "data_request_question_answered", "data_request_completed"]
+
+
+def test_page_keeps_the_form_and_explains_a_refused_request(page_people):
+    asker = _page(page_people["requester"])
+    asker.text_area(key="request_what").input("Names of children with autism")
+    asker.text_area(key="request_why").input("Invite them to a group")
+    asker.text_input(key="request_group").input("Autism")
+    asker.checkbox(key="request_identifiable").check()
+    _button(asker, "Send request").click()
+    asker.run()
+    assert any("legal basis" in e.value for e in asker.error)
+    assert asker.text_area(key="request_what").value == "Names of children with autism"
+    assert data_requests.my_requests(page_people["requester"]) == []
+
+
+def test_page_inbox_is_for_analysts_only(page_people):
+    _submit(page_people["requester"])
+    for role in ("requester", "other"):
+        at = _page(page_people[role])
+        assert "Inbox (analysts)" not in [t.label for t in at.tabs]
+        assert not any(b.proto.label == "Assign" for b in at.button)

@@ -1,0 +1,76 @@
+"""The indicator block for pages about the portal's own records (data requests, feeds, audit log).
+
+These figures come from the operational database or the feed status mart rather than a person-level named
+query, so there is nothing to suppress, but the page still shows what every page shows (SPEC §3): a
+summary, a chart with a text alternative, the same numbers as a table, CSV and Excel downloads of exactly
+that table (each download audited), and a "What does this mean?" panel.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Meaning:
+    """What the "What does this mean?" panel says about one table."""
+    what: str
+    source: str
+    refreshed: str
+    caveats: str = ""
+
+    def about(self, title: str) -> dict[str, str]:
+        """The Excel 'About' sheet."""
+        return {"Title": title, "What it shows": self.what, "Source": self.source,
+                "Refreshed": self.refreshed, "Caveats": self.caveats or "None",
+                "Downloaded": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summary: str = "",
+          download_name: str, user=None, empty_message: str = "Nothing to show yet.") -> None:
+    """Draw heading, summary, chart, table, audited downloads and the definitions panel."""
+    import streamlit as st
+
+    from portal import ui
+
+    st.header(title, anchor=False)
+    if summary:
+        st.markdown(summary)
+    if chart is not None and not table.empty:
+        st.altair_chart(chart.properties(description=f"{title}. {summary}"[:1000]), theme=None, width="stretch")
+        st.caption(f"Chart: {title}. The table below shows the same numbers.")
+    st.markdown(f"**Table: {title}**")
+    if table.empty:
+        st.info(empty_message)
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+    left, right = st.columns(2)
+    for column, fmt, data, mime in (
+            (left, "csv", ui.csv_bytes(table), "text/csv"),
+            (right, "xlsx", ui.excel_bytes(table, meaning.about(title)),
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        column.download_button(
+            f"Download {'CSV' if fmt == 'csv' else 'Excel'}: {title}", data, file_name=f"{download_name}.{fmt}",
+            mime=mime, key=f"download_{fmt}_{download_name}", on_click=audit_export,
+            args=(user, download_name, fmt, len(table)), icon=":material/download:", disabled=table.empty)
+    with st.expander(f"What does this mean? ({title})"):
+        st.markdown(f"**What it shows.** {meaning.what}")
+        st.markdown(f"**Where it comes from.** {meaning.source} Refreshed: {meaning.refreshed}.")
+        if meaning.caveats:
+            st.markdown(f"**Things to bear in mind.** {meaning.caveats}")
+
+
+def audit_export(user, table_name: str, file_format: str, rows: int) -> None:
+    """Every export is written to the audit log (SPEC §5); a failing log must not break the page."""
+    try:
+        from portal import ops
+
+        ops.audit("export", getattr(user, "username", None),
+                  {"table": table_name, "format": file_format, "rows": int(rows)})
+    except Exception:
+        log.exception("could not audit export of %s", table_name)
