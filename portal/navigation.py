@@ -44,6 +44,8 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/sleep_services.py", "Sleep services", ":material/bedtime:", "sleep-services", JOURNEY_ROLES),
     PageSpec("pages/gp_cohort_finder.py", "GP cohort finder", ":material/patient_list:", "gp-cohort-finder",
              GP_ONLY, section="Direct care"),
+    PageSpec("pages/ask_for_data.py", "Ask for data", ":material/contact_support:", "ask-for-data", EVERYONE,
+             section="Self-service"),
 ]
 
 
