@@ -150,7 +150,7 @@ def provenance(result: queries.QueryResult) -> dict[str, str]:
     about = {
         "Title": spec.title,
         "Named query": spec.name,
-        "Filters": result.filters.describe(),
+        "Filters": filters_text(result),
         "Data snapshot date": f"{result.as_of:%d %B %Y}",
         "Data version": f"{result.version.name} (built {result.version.built_at[:16].replace('T', ' ')})",
         "Source feeds": feeds,
@@ -162,6 +162,13 @@ def provenance(result: queries.QueryResult) -> dict[str, str]:
     elif spec.aggregate:
         about["Privacy"] = "Counts are rounded to the nearest 5; counts of 1 to 7 would be hidden."
     return about
+
+
+def filters_text(result: queries.QueryResult) -> str:
+    """The filters a result reflects; published national statistics are whole-area figures the filters don't touch."""
+    if result.query.output == "published":
+        return "as published for whole areas; the filters do not apply"
+    return result.filters.describe()
 
 
 def _suppression_applies(result: queries.QueryResult) -> bool:
@@ -197,10 +204,10 @@ def indicator_block(
             st.altair_chart(chart, theme=None, width="stretch")
         except TypeError:  # older Streamlit without width
             st.altair_chart(chart, theme=None, use_container_width=True)
-        st.caption(f"Chart: {title} ({result.filters.describe()}). The table below shows the same numbers.")
+        st.caption(f"Chart: {title} ({filters_text(result)}). The table below shows the same numbers.")
 
     shown = table if table is not None else table_for(result, columns)
-    st.markdown(f"**Table: {title}** ({result.filters.describe()})")
+    st.markdown(f"**Table: {title}** ({filters_text(result)})")
     if shown.empty:
         st.info("No rows match these filters.")
     else:
