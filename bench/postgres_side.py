@@ -46,6 +46,7 @@ COMPATIBILITY_FUNCTIONS = [
 # DuckDB syntax -> PostgreSQL syntax, as (pattern, replacement); applied in order after the calls below.
 _REWRITES = [
     (re.compile(r"\bINTERVAL\s+(\d+)\s+(YEAR|MONTH|WEEK|DAY)S?\b", re.I), r"INTERVAL '\1 \2'"),
+    (re.compile(r"\s//\s"), " / "),  # integer division: PostgreSQL's / already truncates integers
     (re.compile(r"::DOUBLE\b", re.I), "::double precision"),
     (re.compile(r"\bAS DOUBLE\b", re.I), "AS double precision"),
     (re.compile(r"::HUGEINT\b", re.I), "::numeric"),

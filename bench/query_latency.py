@@ -41,6 +41,8 @@ class QueryTiming:
     error: str = ""
     # the exact SQL and bind values of each run, for the PostgreSQL side of the comparison
     rendered: list[tuple[str, dict]] = field(default_factory=list)
+    # the filters and parameters of each run, for the pandas side
+    inputs: list[tuple[Filters, dict]] = field(default_factory=list)
 
     def p(self, kind: str, q: float) -> float:
         values = getattr(self, kind)
@@ -148,6 +150,7 @@ def measure(names: list[str] | None = None, runs: int = 20, cold_runs: int = 5, 
                 timing.cached.append(seconds)
                 timing.rows = max(timing.rows, len(result.df))
                 timing.rendered.append(render_sql(spec, user, filters, params))
+                timing.inputs.append((filters, params))
         except queries.QueryError as exc:
             timing.error = f"{type(exc).__name__}: {exc}"
         progress(f"  {name}: warm p50 {timing.p('warm', 50):.1f} ms, p95 {timing.p('warm', 95):.1f} ms"
