@@ -1,0 +1,1 @@
+"""Statistics the journey pages use: interrupted time series, rates with confidence intervals."""
