@@ -29,6 +29,15 @@ class Area:
     def la_codes(self) -> list[str]:
         return [code for code, _ in self.local_authorities]
 
+    @property
+    def icb_code(self) -> str:
+        return self.icb[0] if self.icb else ""
+
+    @property
+    def codes(self) -> list[str]:
+        """Every configured code, LAs first (the order the page lists areas in)."""
+        return self.la_codes + ([self.icb[0]] if self.icb else [])
+
     def label(self, code: str) -> str:
         for c, n in self.local_authorities + ((self.icb,) if self.icb else ()):
             if c == code:

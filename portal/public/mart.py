@@ -66,6 +66,12 @@ def include_in_version(version_dir: Path) -> dict[str, dict]:
     return entries
 
 
+def feed_entry() -> dict:
+    """The manifest ``feeds`` entry that dates the public figures (pages show it as their refresh date)."""
+    record = load_record()
+    return {"public_statistics": {"received_at": record["loaded_at"]}} if record else {}
+
+
 def publish_public() -> store.MartVersion | None:
     """A new live mart version: the live version's marts plus the saved public marts.
 
@@ -89,6 +95,7 @@ def publish_public() -> store.MartVersion | None:
         marts.update(include_in_version(folder))
         manifest.update(version=name, marts=marts, public_loaded_from=live.name,
                         built_at=live.manifest.get("built_at", ""))
+        manifest["feeds"] = dict(manifest.get("feeds") or {}) | feed_entry()
         (folder / store.MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
