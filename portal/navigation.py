@@ -42,6 +42,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/waiting_lists.py", "Waiting lists", ":material/schedule:", "waiting-lists", JOURNEY_ROLES),
     PageSpec("pages/ehcp_journey.py", "EHCP journey", ":material/route:", "ehcp-journey", JOURNEY_ROLES),
     PageSpec("pages/sleep_services.py", "Sleep services", ":material/bedtime:", "sleep-services", JOURNEY_ROLES),
+    PageSpec("pages/compare.py", "How do we compare?", ":material/leaderboard:", "how-do-we-compare", JOURNEY_ROLES),
     PageSpec("pages/gp_cohort_finder.py", "GP cohort finder", ":material/patient_list:", "gp-cohort-finder",
              GP_ONLY, section="Direct care"),
     PageSpec("pages/ask_for_data.py", "Ask for data", ":material/contact_support:", "ask-for-data", EVERYONE,
