@@ -134,3 +134,51 @@ def portal_users(tmp_path, monkeypatch):
         ops.add_user(f"test-{role}", users.password, role, f"Test {role.title()}", **scope.get(role, {}))
         users[role] = f"test-{role}"
     return users
+
+
+# --- published national statistics (How do we compare?) -------------------------------------------
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+
+
+@pytest.fixture(scope="session")
+def real_public_load():
+    """The real published files in ../shared/real-data, loaded once per session (a LoadResult)."""
+    if not REAL_DATA.is_dir():
+        pytest.skip("real published data (../shared/real-data) not present")
+    from portal.public import loader
+
+    return loader.load_folder(REAL_DATA)
+
+
+@pytest.fixture(scope="session")
+def real_public_dir(real_public_load, tmp_path_factory):
+    """A saved data/public folder holding the real published figures (copied into tests' data dirs)."""
+    import os
+
+    from portal.public import mart
+
+    data = tmp_path_factory.mktemp("public_real") / "data"
+    previous = os.environ.get("SEND_PORTAL_DATA_DIR")
+    os.environ["SEND_PORTAL_DATA_DIR"] = str(data)
+    try:
+        return mart.save(real_public_load, str(REAL_DATA))
+    finally:
+        if previous is None:
+            os.environ.pop("SEND_PORTAL_DATA_DIR", None)
+        else:
+            os.environ["SEND_PORTAL_DATA_DIR"] = previous
+
+
+@pytest.fixture
+def public_marts(tiny_marts, real_public_dir, tmp_path):
+    """``tiny_marts`` plus the real published statistics, published as the live version the page reads."""
+    import shutil
+
+    from portal import queries
+    from portal.public import mart
+
+    shutil.copytree(real_public_dir, tmp_path / "data" / "public")
+    version = mart.publish_public()
+    queries.clear_cache()
+    return version
