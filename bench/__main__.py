@@ -11,9 +11,7 @@ never the demo's ``data/``. The printed tables and docs/performance.md show the 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
 PARTS = ("build", "queries", "compare", "load")
@@ -52,12 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         users=[int(u) for u in args.users.split(",") if u.strip()],
         load_seconds=args.load_seconds,
         query_runs=args.query_runs,
-        output=None if str(args.output) == "-" else args.output,
+        output=None if str(args.output) == "-" else (args.output or _default_report()),
     )
     unknown = set(options.parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     return run_all(options)
+
+
+def _default_report() -> Path:
+    from portal import config
+
+    return config.REPO_ROOT / "docs" / "performance.md"
 
 
 if __name__ == "__main__":

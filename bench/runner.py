@@ -35,8 +35,10 @@ class BenchOptions:
     users: list[int] = field(default_factory=lambda: [1, 20, 50])
     load_seconds: float = 60.0
     query_runs: int = 20
-    output: Path | None = None
+    output: Path | None = None  # Markdown report to write; None = print only
     think_s: tuple[float, float] = (1.0, 3.0)
+    data_dirs: dict[str, Path] = field(default_factory=dict)  # scale -> an existing data directory to use
+    query_cold_runs: int = 5
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Findings:
 
 
 def data_dir_for(options: BenchOptions, scale: str) -> Path:
-    return options.data_root / scale
+    return options.data_dirs.get(scale) or options.data_root / scale
 
 
 def use_data_dir(path: Path) -> None:
@@ -89,12 +91,11 @@ def run_all(options: BenchOptions) -> int:
             _part_load(options, scale, data_dir, users, findings)
     _summary(findings)
     print(f"\nBenchmark finished in {(time.perf_counter() - started) / 60:.1f} minutes.")
-    output = options.output if options.output is not None else config.REPO_ROOT / "docs" / "performance.md"
-    if options.output is None or str(options.output) != "-":
+    if options.output is not None:
         from bench.document import write_report
 
-        write_report(output, findings, options)
-        print(f"Wrote {output}")
+        write_report(options.output, findings, options)
+        print(f"Wrote {options.output}")
     return 0
 
 
@@ -124,7 +125,7 @@ def _part_queries(options: BenchOptions, scale: str, findings: Findings):
     from bench import query_latency
 
     print("Timing the named queries ...", flush=True)
-    timings = query_latency.measure(runs=options.query_runs)
+    timings = query_latency.measure(runs=options.query_runs, cold_runs=options.query_cold_runs)
     table = Table(f"Named query latency, {scale} scale (ms, through portal.queries.run)",
                   ["query", "used by", "role", "rows", "cold p50", "cold p95", "warm p50", "warm p95",
                    "cached p50"])
