@@ -1,0 +1,108 @@
+"""The benchmark machinery works end to end at small scale: it times the named queries, answers the same
+questions in pandas and in a real PostgreSQL, drives a real portal server over websockets, and writes the
+report tables. Behaviour only: timings on a shared CI machine prove nothing, so none are asserted."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+
+from bench import pg
+from bench.runner import BenchOptions, run_all
+from bench.server import PortalServer
+from bench.ws_client import StreamlitSession
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def bench_data(small_demo, tmp_path, monkeypatch):
+    """A private copy of the small demo (the benchmark adds demo users to its operational database)."""
+    data = tmp_path / "small"
+    shutil.copytree(small_demo, data)
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(data))
+    return data
+
+
+def test_benchmark_writes_every_table(bench_data, tmp_path):
+    report = tmp_path / "performance.md"
+    report.write_text("# Performance\n\nWritten analysis that a re-run must keep.\n")
+    options = BenchOptions(scales=["small"], parts=["queries", "compare", "load"], data_root=tmp_path,
+                           data_dirs={"small": bench_data}, users=[1, 2], load_seconds=6, query_runs=2,
+                           query_cold_runs=1, think_s=(0.2, 0.5), output=report)
+    assert run_all(options) == 0
+
+    text = report.read_text()
+    assert "Written analysis that a re-run must keep." in text
+    for heading in ("### Targets", "### Named query latency, small scale", "### Side by side, small scale",
+                    "### Load: concurrent sessions, small scale"):
+        assert heading in text
+    assert "| DuckDB |" in text and "| CPU |" in text  # the machine the figures came from
+
+    from bench.query_latency import queries_used_by_pages
+
+    latency = _table(text, "### Named query latency, small scale")
+    for name in queries_used_by_pages():
+        assert name in latency, f"{name} missing from the latency table"
+    side = _table(text, "### Side by side, small scale")
+    assert any(_is_number(row[2]) for row in side.values()), "pandas answered none of the questions"
+    if pg.available():
+        assert any(_is_number(row[4]) for row in side.values()), "PostgreSQL answered none of the questions"
+    load = _table(text, "### Load: concurrent sessions, small scale")
+    assert set(load) == {"1", "2"}
+    for row in load.values():
+        assert row[9] == "0", f"errors under load: {row}"
+        assert int(row[1].replace(",", "")) + int(row[5].replace(",", "")) > 0, "no action was timed"
+
+
+def test_client_signs_in_opens_pages_and_changes_a_filter(bench_data):
+    from portal import demo_users
+
+    demo_users.ensure_demo_users()
+
+    async def visit(url):
+        async with StreamlitSession(url, timeout=60) as session:
+            first = await session.open()
+            assert session.find("Username", "text_input") and not session.pages.get("waiting-lists")
+            refused = await session.login("demo-commissioner", "wrong password")
+            assert refused.errors, "a wrong password must show an error"
+            signed_in = await session.login("demo-commissioner", "demo-commissioner-password")
+            assert signed_in.ok and "waiting-lists" in session.pages
+            opened = await session.go_to("waiting-lists")
+            assert opened.ok and opened.charts > 0 and opened.tables > 0
+            locality = session.find("Locality")
+            changed = await session.set("Locality", locality.options[-1])
+            assert changed.ok and changed.seconds > 0
+            assert any(locality.options[-1] in text for text in changed.texts)
+            return first
+
+    with PortalServer(bench_data) as server:
+        asyncio.run(visit(server.url))
+
+
+def test_client_refuses_non_loopback_addresses():
+    with pytest.raises(ValueError, match="loopback"):
+        StreamlitSession("http://192.0.2.10:8501")
+
+
+def _table(markdown: str, heading: str) -> dict[str, list[str]]:
+    """The rows of the Markdown table under ``heading``, keyed by their first cell."""
+    section = markdown.split(heading, 1)[1]
+    rows = {}
+    for line in section.splitlines()[1:]:
+        if line.startswith("### ") or line.startswith("<!--"):
+            break
+        if line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells
+    rows.pop(next(iter(rows)), None)  # the header row
+    return rows
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.replace(",", ""))
+    except ValueError:
+        return False
+    return True
