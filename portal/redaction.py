@@ -327,11 +327,12 @@ def _redact_names(text: str) -> str:
             if flagged[i]:
                 continue
             word = tokens[i][2]
-            if not is_cap(word) or (word.isupper() and len(word) > 1) or lowered[i] in COMMON_WORDS:
+            is_surname = any(p in family for p in parts(word))
+            if not is_cap(word) or (word.isupper() and len(word) > 1) or (
+                    lowered[i] in COMMON_WORDS and not is_surname):  # "Oliver Ward" is a name, "the Ward" is not
                 continue
             left = i > 0 and flagged[i - 1] and plain_gap(i) and "," not in gap_before(i)
             right = i + 1 < len(tokens) and flagged[i + 1] and plain_gap(i + 1) and "," not in gap_before(i + 1)
-            is_surname = any(p in family for p in parts(word))
             if left and (is_surname or not sentence_start(i)):
                 flagged[i] = changed = True
             elif right and (is_surname or lowered[i] in names) and not sentence_start(i + 1):
