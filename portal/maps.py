@@ -213,45 +213,61 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _geo_data(collection: dict, layer: str) -> alt.InlineData:
+    """The features as inline data for one layer.
+
+    Each layer gets its own *named* InlineData object on purpose. Altair moves unnamed inline values into
+    top-level ``datasets`` (which Streamlit replaces with its own Arrow datasets, so the shapes vanish) and
+    hoists data shared by every layer to the top level (which Streamlit flattens into a table). A named,
+    per-layer object is left where it is and reaches the browser as plain GeoJSON.
+    """
+    return alt.InlineData(values=collection, name=f"boundaries_{layer}",
+                          format=alt.DataFormat(property="features", type="json"))
+
+
 def choropleth(collection: dict, value_column: str, value_title: str, highlight: Iterable[str] = (),
                tooltip: Iterable[tuple[str, str, str]] = (), area_title: str = "Area",
                description: str = "", height: int = 420) -> alt.LayerChart:
-    """A choropleth of ``value_column`` with the ``highlight`` areas outlined thickly.
+    """A choropleth of ``value_column`` with the ``highlight`` areas outlined thickly and named.
 
     ``tooltip`` is a list of (property, title, Vega-Lite type) beyond area and value. Areas with no value
     (suppressed or missing) are drawn in light grey, so a gap never looks like a low rate.
     """
     highlight = list(highlight)
-    data = alt.InlineData(values=collection, format=alt.DataFormat(property="features", type="json"))
     tips = [alt.Tooltip("properties.area:N", title=area_title),
             alt.Tooltip(f"properties.{value_column}:Q", title=value_title, format=",.1f")]
     tips += [alt.Tooltip(f"properties.{prop}:{kind}", title=title) for prop, title, kind in tooltip]
-    base = alt.Chart(data).project(type="mercator")
-    missing = base.mark_geoshape(fill="#E8EDEE", stroke="#FFFFFF", strokeWidth=1).transform_filter(
-        f"!isValid(datum.properties.{value_column})"
-    ).encode(tooltip=[alt.Tooltip("properties.area:N", title=area_title)])
-    filled = base.mark_geoshape(stroke="#FFFFFF", strokeWidth=1).transform_filter(
-        f"isValid(datum.properties.{value_column})"
-    ).encode(
-        color=alt.Color(f"properties.{value_column}:Q", title=value_title,
-                        scale=alt.Scale(scheme="blues", zero=True),
-                        legend=alt.Legend(orient="right", format=",.0f")),
+    has_value = f"isValid(datum.properties.{value_column})"
+    filled = alt.Chart(_geo_data(collection, "fill")).mark_geoshape(strokeWidth=0).encode(
+        color=alt.condition(
+            has_value,
+            alt.Color(f"properties.{value_column}:Q", title=value_title, scale=alt.Scale(scheme="blues", zero=True),
+                      legend=alt.Legend(orient="right", format=",.0f")),
+            alt.value("#E8EDEE"),
+        ),
         tooltip=tips,
-    )
-    layers = [missing, filled]
+    ).project(type="mercator")
+    # Borders as their own layer: besides drawing the edges, a second data object keeps Altair from hoisting
+    # the fill layer's data to the top level when nothing is highlighted.
+    borders = alt.Chart(_geo_data(collection, "borders")).mark_geoshape(
+        filled=False, stroke="#FFFFFF", strokeWidth=1.5,
+    ).project(type="mercator")
+    layers = [filled, borders]
     if highlight:
-        outline = base.mark_geoshape(filled=False, stroke="#212B32", strokeWidth=3).transform_filter(
-            alt.FieldOneOfPredicate(field="properties.area", oneOf=highlight)
-        ).encode(tooltip=tips)
+        outline = alt.Chart(_geo_data(collection, "outline")).mark_geoshape(
+            filled=False, stroke="#212B32", strokeWidth=3,
+        ).transform_filter(alt.FieldOneOfPredicate(field="properties.area", oneOf=highlight)).encode(
+            tooltip=tips,
+        ).project(type="mercator")
         layers.append(outline)
         labels = area_labels(collection, highlight)
         if not labels.empty:
-            layers.append(alt.Chart(labels).project(type="mercator").mark_text(
-                fontSize=13, fontWeight="bold", color="#212B32", dy=-2, stroke="#FFFFFF", strokeWidth=3,
-            ).encode(longitude="lon:Q", latitude="lat:Q", text="area:N"))
-            layers.append(alt.Chart(labels).project(type="mercator").mark_text(
-                fontSize=13, fontWeight="bold", color="#212B32", dy=-2,
-            ).encode(longitude="lon:Q", latitude="lat:Q", text="area:N"))
+            # a white halo under dark text keeps the names readable on any shade
+            for halo in (True, False):
+                layers.append(alt.Chart(labels).mark_text(
+                    fontSize=13, fontWeight="bold", color="#212B32", dy=-2,
+                    **({"stroke": "#FFFFFF", "strokeWidth": 3} if halo else {}),
+                ).encode(longitude="lon:Q", latitude="lat:Q", text="area:N").project(type="mercator"))
     chart = alt.layer(*layers).properties(height=height)
     if description:
         chart = chart.properties(description=description)
