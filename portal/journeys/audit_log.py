@@ -36,6 +36,8 @@ EVENT_LABELS = {
     "export": "Table downloaded",
     "upload_accepted": "Feed file accepted",
     "upload_rejected": "Feed file rejected",
+    "upload_unchanged": "Feed file already loaded",
+    "upload_build_failed": "Feed file loaded, rebuild failed",
     "data_request_submitted": "Data request submitted",
     "data_request_assigned": "Data request assigned",
     "data_request_question_asked": "Data request question asked",

@@ -1,0 +1,93 @@
+"""Uploads: type by content, size limit, generated names, never executable; feed files validated, ingested,
+published (good) or rejected with a precise report and nothing changed (broken)."""
+from __future__ import annotations
+
+import io
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from portal import config, uploads
+from portal.uploads import UploadError
+
+
+def _xlsx() -> bytes:
+    buffer = io.BytesIO()
+    pd.DataFrame({"a": [1, 2]}).to_excel(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _parquet() -> bytes:
+    buffer = io.BytesIO()
+    pd.DataFrame({"a": [1, 2]}).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _zip_without_excel() -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("payload.sh", "#!/bin/sh\necho hi\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data, kind", [
+    (b"nhs_number,event_date\n9990000001,01/02/2024\n", "csv"),
+    ("\ufeffnhs_number,name\n9990000001,Zoë\n".encode("utf-8"), "csv"),      # byte-order mark
+    ("nhs_number;name\n9990000001;Zo\u00eb\n".encode("cp1252"), "csv"),       # Windows text, semicolons
+    (b"%PDF-1.7\n...", "pdf"),
+    (b"MZ\x90\x00\x03\x00\x00\x00", None),                                     # a Windows program
+    (b"\x7fELF\x02\x01\x01", None),                                            # a Linux program
+    (b"#!/bin/sh\nrm -rf /\n", None),                                          # a script: no table header
+    (b"just some words with no separators\n", None),
+    (b"\x00\x01\x02,\x03", None),
+])
+def test_kind_is_decided_by_content(data, kind):
+    assert uploads.detect_kind(data) == kind
+
+
+def test_office_and_parquet_files_are_recognised_by_structure():
+    assert uploads.detect_kind(_xlsx()) == "xlsx"
+    assert uploads.detect_kind(_parquet()) == "parquet"
+    assert uploads.detect_kind(_zip_without_excel()) is None
+    assert uploads.detect_kind(b"PAR1 truncated") is None
+
+
+@pytest.mark.parametrize("data, name, message", [
+    (b"", "a.csv", "The file is empty"),
+    (b"MZ\x90\x00", "feed.csv", "is not a file type the portal reads"),
+    (b"a,b\n1,2\n", "feed.exe", "Rename it to end in .csv"),
+    (b"a,b\n1,2\n", "feed.xlsx", "contains CSV data but is named '.xlsx'"),
+    (b"%PDF-1.4", "feed.pdf", "is PDF. Upload one of: CSV, Parquet, Excel (.xlsx)"),
+])
+def test_refused_uploads_say_why(data, name, message):
+    with pytest.raises(UploadError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        uploads.check_upload(data, name, uploads.FEED_KINDS)
+
+
+def test_size_limit():
+    with pytest.raises(UploadError, match="the limit is 1 KB"):
+        uploads.check_upload(b"a,b\n" + b"1,2\n" * 400, "big.csv", uploads.FEED_KINDS, max_bytes=1024)
+    assert uploads.check_upload(b"a,b\n1,2\n", "small.csv", uploads.FEED_KINDS, max_bytes=1024) == "csv"
+
+
+def test_stored_under_a_generated_name_read_only_and_never_executable(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path))
+    data = b"nhs_number,x\n1,2\n"
+    first = uploads.store_upload(data, "../../etc/cron.d/evil.csv", uploads.FEED_KINDS, "feeds", prefix="prescribing")
+    second = uploads.store_upload(data, "../../etc/cron.d/evil.csv", uploads.FEED_KINDS, "feeds", prefix="prescribing")
+    folder = config.uploads_dir() / "feeds"
+    for stored in (first, second):
+        assert stored.path.parent == folder and stored.path.read_bytes() == data
+        assert stored.path.name.startswith("prescribing_") and stored.path.suffix == ".csv"
+        assert "evil" not in stored.path.name
+        mode = stat.S_IMODE(os.stat(stored.path).st_mode)
+        assert mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IWGRP | stat.S_IWOTH) == 0
+    assert first.path != second.path                 # never overwrites
+    assert first.original_name == "evil.csv"          # kept only as a label
+    assert sorted(p.name for p in folder.iterdir()) == sorted([first.path.name, second.path.name])
+    with pytest.raises(ValueError):
+        uploads.store_upload(data, "a.csv", uploads.FEED_KINDS, "feeds", prefix="../x")
