@@ -83,7 +83,7 @@ except journey.SchemesFileError as exc:
     st.warning(str(exc))
 else:
     where = f" in {filters.locality}" if filters.locality else ""
-    st.markdown(f"Schemes to suggest to families waiting for {name.lower() if service != 'CAMHS' else 'CAMHS'}"
+    st.markdown(f"Schemes to suggest to families waiting for {journey.service_phrase(service)}"
                 f"{where}. The list is kept by the commissioning team in `data/reference/waiting_well_schemes.csv`.")
     if schemes.empty:
         st.info("No waiting-well schemes are listed for this service yet.")

@@ -69,6 +69,13 @@ def service_name(code: str) -> str:
     return SERVICES.get(code, code)
 
 
+def service_phrase(code: str) -> str:
+    """The service name as it reads mid-sentence ("waiting for autism assessment", "for ADHD assessment")."""
+    name = service_name(code)
+    first, _, rest = name.partition(" ")
+    return name if first.isupper() else (first.lower() + (" " + rest if rest else ""))
+
+
 # ------------------------------------------------------------------------------------------- summaries
 
 
@@ -98,7 +105,7 @@ def longest_wait_locality(by_locality_service: pd.DataFrame, service: str) -> Lo
 
 
 def longest_wait_sentence(service: str, longest: LongestWait | None) -> str:
-    name = service_name(service).lower() if service != "CAMHS" else "CAMHS"
+    name = service_phrase(service)
     if longest is None:
         return f"There are too few children waiting for {name} in any locality to compare localities."
     sentence = (f"Waits for {name} are longest in {longest.locality}: "
@@ -117,12 +124,12 @@ def waiting_summary(service: str, by_service: pd.DataFrame, by_locality_service:
     name = service_name(service)
     row = by_service[by_service["service"] == service]
     if row.empty or is_missing(row.iloc[0]["n_waiting"]):
-        opening = (f"Too few children and young people are waiting for {name.lower()} with these filters "
+        opening = (f"Too few children and young people are waiting for {service_phrase(service)} with these filters "
                    "to show the numbers safely.")
         return opening
     r = row.iloc[0]
     parts = [f"Right now {fmt_count(r['n_waiting'])} children and young people are waiting for "
-             f"{name.lower() if service != 'CAMHS' else 'CAMHS'}."]
+             f"{service_phrase(service)}."]
     if not is_missing(r["median_wait_weeks"]):
         parts.append(f"Half of them have waited more than {fmt_number(r['median_wait_weeks'])} weeks.")
     pct18, pct52 = r.get("pct_over_18_weeks"), r.get("pct_over_52_weeks")
@@ -133,7 +140,7 @@ def waiting_summary(service: str, by_service: pd.DataFrame, by_locality_service:
     worst = by_service.dropna(subset=["median_wait_weeks"]).sort_values("median_wait_weeks", ascending=False)
     if not worst.empty and worst.iloc[0]["service"] != service:
         top = worst.iloc[0]
-        parts.append(f"Across all services, the longest median wait is for {service_name(top['service']).lower()} "
+        parts.append(f"Across all services, the longest median wait is for {service_phrase(top['service'])} "
                      f"({fmt_number(top['median_wait_weeks'])} weeks).")
     return " ".join(parts)
 
@@ -148,7 +155,7 @@ def trend_sentence(trend: pd.DataFrame, service: str) -> str:
     direction = "risen" if change > 0 else "fallen" if change < 0 else "stayed the same"
     first_month = pd.Timestamp(first["month"]).strftime("%B %Y")
     last_month = pd.Timestamp(last["month"]).strftime("%B %Y")
-    text = (f"The number waiting for {service_name(service).lower()} has {direction}: "
+    text = (f"The number waiting for {service_phrase(service)} has {direction}: "
             f"{fmt_count(first['n_waiting'])} at the end of {first_month}, {fmt_count(last['n_waiting'])} "
             f"at the end of {last_month}.")
     return text
@@ -178,7 +185,7 @@ def distribution_chart(distribution: pd.DataFrame, service: str) -> alt.Chart:
         color=over,
         tooltip=[alt.Tooltip("wait_band:N", title="Waited"), alt.Tooltip("n_waiting:Q", title="Children", format=",")],
     ).properties(height=320, description=(
-        f"Bar chart: how long children waiting for {service_name(service).lower()} have waited so far. "
+        f"Bar chart: how long children waiting for {service_phrase(service)} have waited so far. "
         "Bars from 18 weeks on are in pink."))
 
 
@@ -208,7 +215,7 @@ def trend_chart(trend: pd.DataFrame, service: str) -> alt.Chart:
         tooltip=[alt.Tooltip("month:T", title="Month", format="%B %Y"), alt.Tooltip("measure:N", title="Measure"),
                  alt.Tooltip("children:Q", title="Children", format=",")],
     ).properties(height=320, description=(
-        f"Line chart: children waiting for {service_name(service).lower()} at each month end, "
+        f"Line chart: children waiting for {service_phrase(service)} at each month end, "
         "all, over 18 weeks and over 52 weeks."))
 
 
@@ -304,7 +311,7 @@ def distribution_sentence(distribution: pd.DataFrame, service: str) -> str:
     shown = distribution.dropna(subset=["n_waiting"])
     total = shown["n_waiting"].sum()
     if total == 0:
-        return f"Nobody is shown waiting for {service_name(service).lower()} with these filters."
+        return f"Nobody is shown waiting for {service_phrase(service)} with these filters."
     long_waits = shown[shown["wait_band"].isin(WAIT_BANDS[5:])]["n_waiting"].sum()
     biggest = shown.sort_values("n_waiting", ascending=False).iloc[0]
     return (f"The largest group has waited {biggest['wait_band']} so far ({fmt_count(biggest['n_waiting'])} children). "
@@ -326,9 +333,9 @@ def breakdown_sentence(breakdown: pd.DataFrame, by: str) -> str:
 
 def own_list_sentence(records: pd.DataFrame, service: str, locality: str) -> str:
     if records.empty:
-        return f"Nobody is waiting for {service_name(service).lower()} in {locality} with these filters."
+        return f"Nobody is waiting for {service_phrase(service)} in {locality} with these filters."
     over18 = int((records["wait_weeks"] > 18).sum())
-    return (f"{len(records):,} children are waiting for {service_name(service).lower()} in {locality}. "
+    return (f"{len(records):,} children are waiting for {service_phrase(service)} in {locality}. "
             f"The longest has waited {fmt_number(records['wait_weeks'].max())} weeks; {over18:,} have waited over 18 weeks. "
             "Longest waiters are listed first.")
 
