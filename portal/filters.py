@@ -77,6 +77,9 @@ DEFAULT_PERIOD = "Last 12 months"
 FINANCIAL_YEARS_SHOWN = 6
 ALL_YEARS_START = dt.date(1900, 1, 1)
 SESSION_KEY = "global_filters"
+# The menu entry meaning "no filter". Streamlit shows a None value as an empty box, so the widgets use
+# this marker and Filters use None.
+ALL_OPTION = "(all)"
 
 
 @dataclass(frozen=True)
@@ -255,7 +258,7 @@ def _current_version() -> store.MartVersion | None:
 
 
 def _option_label(name: str, value) -> str:
-    if value is None:
+    if value is None or value == ALL_OPTION:
         return {"locality": "All localities", "primary_need": "All needs", "age_band": "All ages",
                 "imd_quintile": "All quintiles", "send_status": "All children and young people",
                 "sex": "All", "ethnicity": "All ethnic groups"}.get(name, "All")
@@ -290,7 +293,8 @@ def sidebar() -> Filters:
     # Widget state does not survive a page switch (each page's widgets are new), so the session's own
     # copy sets every widget before it is drawn, and each widget's on_change writes back to that copy.
     for name, key in widget_keys.items():
-        st.session_state[key] = st.session_state[SESSION_KEY].get(name)
+        stored = st.session_state[SESSION_KEY].get(name)
+        st.session_state[key] = ALL_OPTION if stored is None else stored
 
     with st.sidebar:
         st.header("Filters", anchor=False)
@@ -301,11 +305,11 @@ def sidebar() -> Filters:
                              help=f"Named windows end on the data's snapshot date, {as_of:%d %B %Y}. "
                                   "Financial years run from 1 April to 31 March.")
             else:
-                st.selectbox(FILTER_LABELS[name], [None, *allowed[name]], key=key, on_change=_remember,
+                st.selectbox(FILTER_LABELS[name], [ALL_OPTION, *allowed[name]], key=key, on_change=_remember,
                              args=(name, key), format_func=lambda v, n=name: _option_label(n, v))
         st.button("Clear all filters", on_click=_clear_filters, args=(widget_keys,), width="stretch")
 
-    chosen = {name: st.session_state[key] for name, key in widget_keys.items()}
+    chosen = {name: _from_widget(st.session_state[key]) for name, key in widget_keys.items()}
     current, more = from_values(chosen, allowed, as_of)
     notices += more
     st.session_state[SESSION_KEY] = _as_values(current)
@@ -318,7 +322,11 @@ def sidebar() -> Filters:
 def _remember(name: str, key: str) -> None:
     import streamlit as st
 
-    st.session_state[SESSION_KEY][name] = st.session_state[key]
+    st.session_state[SESSION_KEY][name] = _from_widget(st.session_state[key])
+
+
+def _from_widget(value):
+    return None if value == ALL_OPTION else value
 
 
 def _as_values(f: Filters) -> dict[str, object]:
@@ -330,7 +338,11 @@ def _clear_filters(widget_keys: Mapping[str, str]) -> None:
 
     for name, key in widget_keys.items():
         st.session_state[key] = DEFAULT_PERIOD if name == "period" else None
-        st.session_state[SESSION_KEY][name] = st.session_state[key]
+        st.session_state[SESSION_KEY][name] = _from_widget(st.session_state[key])
+
+
+def _from_widget(value):
+    return None if value == ALL_OPTION else value
 
 
 def _sync_url(current: Filters, widget_keys: Mapping[str, str]) -> None:

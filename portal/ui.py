@@ -41,6 +41,7 @@ from portal.roles import User
 log = logging.getLogger(__name__)
 
 USER_KEY = "portal_user"
+HTML_TABLE_MAX_ROWS = 60
 GENERIC_ERROR = "Sorry, something went wrong while preparing these figures. Please try again, or use Ask for data."
 
 
@@ -208,12 +209,9 @@ def indicator_block(
 
     shown = table if table is not None else table_for(result, columns)
     st.markdown(f"**Table: {title}** ({filters_text(result)})")
-    if shown.empty:
-        st.info("No rows match these filters.")
-    else:
-        st.dataframe(_arrow_safe(shown), hide_index=True, width="stretch")
+    show_table(shown)
     if result.suppressed:
-        st.caption(suppression.SUPPRESSED_NOTE)
+        st.caption(_escape_markdown(suppression.SUPPRESSED_NOTE))
 
     about = provenance(result)
     left, right = st.columns(2)
@@ -252,13 +250,48 @@ def definitions_panel(result: queries.QueryResult, about: Mapping[str, str] | No
         )
 
 
+def show_table(table: pd.DataFrame) -> None:
+    """A short table as a real HTML table (read well by screen readers); a long one as a scrolling grid."""
+    import streamlit as st
+
+    if table.empty:
+        st.info("No rows match these filters.")
+    elif len(table) <= HTML_TABLE_MAX_ROWS:
+        st.table(_for_html_table(table))
+    else:
+        st.dataframe(_arrow_safe(table), hide_index=True, width="stretch")
+
+
+def _for_html_table(table: pd.DataFrame):
+    """st.table renders text cells as Markdown: escape them so data (a '*' marker, a comment with a link)
+    shows literally; the first column becomes the row header instead of a meaningless row number."""
+    out = _arrow_safe(table)
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: _escape_markdown(v) if isinstance(v, str) else v)
+    out = out.set_index(out.columns[0]) if len(out.columns) > 1 else out
+    return out.style.format(precision=1, na_rep="")
+
+
+def _escape_markdown(text: str) -> str:
+    return re.sub(r"([*_`#\[\]<>|~])", r"\\\1", text)
+
+
 def _arrow_safe(table: pd.DataFrame) -> pd.DataFrame:
     """Columns mixing numbers and the suppression marker are shown as text (the browser table needs one type)."""
     out = table.copy()
     for column in out.columns:
         if out[column].dtype == object and out[column].map(type).nunique() > 1:
-            out[column] = out[column].map(lambda v: "" if v is None or v is pd.NA else str(v))
+            out[column] = out[column].map(_cell_text)
     return out
+
+
+def _cell_text(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"  # the same precision as numeric columns in the table
+    return str(value)
 
 
 def _safe_file_stem(name: str) -> str:
