@@ -177,9 +177,9 @@ def _long(by_year: pd.DataFrame, measures: dict[str, str], value_name: str) -> p
 def timeliness_chart(by_year: pd.DataFrame) -> alt.Chart:
     long = _long(by_year, TIMELINESS_MEASURES, "percent")
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(by_year)["year_label"])),
+        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(by_year)["year_label"]), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("percent:Q", title="Per cent on time", scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("measure:N", title="", sort=list(TIMELINESS_MEASURES.values()), legend=alt.Legend(orient="bottom", columns=1)),
+        color=alt.Color("measure:N", title="", sort=list(TIMELINESS_MEASURES.values()), legend=alt.Legend(orient="right", labelLimit=0)),
         strokeDash=alt.StrokeDash("measure:N", legend=None),
         tooltip=[alt.Tooltip("year_label:N", title="12 months to"), alt.Tooltip("measure:N", title="Measure"),
                  alt.Tooltip("percent:Q", title="Per cent", format=".1f")],
@@ -191,10 +191,10 @@ def timeliness_chart(by_year: pd.DataFrame) -> alt.Chart:
 def volumes_chart(by_year: pd.DataFrame) -> alt.Chart:
     long = _long(by_year, VOLUME_MEASURES, "number")
     return alt.Chart(long).mark_bar().encode(
-        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(by_year)["year_label"])),
+        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(by_year)["year_label"]), axis=alt.Axis(labelAngle=0)),
         xOffset=alt.XOffset("measure:N", sort=list(VOLUME_MEASURES.values())),
         y=alt.Y("number:Q", title="Number"),
-        color=alt.Color("measure:N", title="", sort=list(VOLUME_MEASURES.values()), legend=alt.Legend(orient="bottom")),
+        color=alt.Color("measure:N", title="", sort=list(VOLUME_MEASURES.values()), legend=alt.Legend(orient="right", labelLimit=0)),
         tooltip=[alt.Tooltip("year_label:N", title="12 months to"), alt.Tooltip("measure:N", title="Measure"),
                  alt.Tooltip("number:Q", title="Number", format=",")],
     ).properties(height=300, description="Grouped bar chart: requests, decisions to assess and plans issued per year.")
@@ -239,9 +239,9 @@ def ceased_chart(ceased: pd.DataFrame) -> alt.Chart:
 def disputes_chart(disputes: pd.DataFrame) -> alt.Chart:
     long = _long(disputes, {"mediations": "Mediations", "tribunals": "Tribunal appeals"}, "cases")
     return alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(disputes)["year_label"])),
+        x=alt.X("year_label:N", title="12 months to", sort=list(with_year_labels(disputes)["year_label"]), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("cases:Q", title="Cases"),
-        color=alt.Color("measure:N", title="", legend=alt.Legend(orient="bottom")),
+        color=alt.Color("measure:N", title="", legend=alt.Legend(orient="right", labelLimit=0)),
         strokeDash=alt.StrokeDash("measure:N", legend=None),
         tooltip=[alt.Tooltip("year_label:N", title="12 months to"), alt.Tooltip("measure:N", title="Kind"),
                  alt.Tooltip("cases:Q", title="Cases", format=",")],
