@@ -1,0 +1,133 @@
+"""The page scaffold: heading, help, friendly errors, and the indicator block's chart, table, downloads
+and definitions."""
+from __future__ import annotations
+
+import io
+import textwrap
+
+import pandas as pd
+import pytest
+
+from portal import queries, suppression, ui
+from portal.roles import User
+
+COMMISSIONER = User("comm", "Commissioner", "commissioner")
+
+PAGE = """
+import altair as alt
+import streamlit as st
+from portal import ui
+from portal.roles import User
+if {signed_in}:
+    st.session_state.setdefault("portal_user", User("comm", "Commissioner", "commissioner"))
+user, filters = ui.page_setup("Test page", {page_file!r})
+result = ui.run("people_by_locality", filters)
+if result is not None:
+    chart = alt.Chart(result.df).mark_bar().encode(x="n_people:Q", y="locality:N")
+    ui.indicator_block("People by locality", result, chart, summary="Most people live in Northfield.",
+                       columns={{"locality": "Locality", "n_people": "People"}})
+ui.run({second_query!r}, filters, **{second_params!r})
+"""
+
+
+def _page(tmp_path, signed_in=True, second_query="people_by_locality", second_params=None, help_text=True):
+    from streamlit.testing.v1 import AppTest
+
+    pages = tmp_path / "pages"
+    pages.mkdir(exist_ok=True)
+    if help_text:
+        (pages / "test_page.md").write_text("# About\nWhat this page is for.")
+        (pages / "test_page.walkthrough.md").write_text("1. Pick a locality.\n2. Read the chart.")
+    script = tmp_path / "page.py"
+    script.write_text(textwrap.dedent(PAGE.format(
+        signed_in=signed_in, page_file=str(pages / "test_page.py"), second_query=second_query,
+        second_params=second_params or {})))
+    return AppTest.from_file(str(script), default_timeout=30)
+
+
+@pytest.fixture
+def help_dir(tmp_path, monkeypatch):
+    from portal import config
+
+    monkeypatch.setattr(config, "PAGES_DIR", tmp_path / "pages")
+    return tmp_path / "pages"
+
+
+def test_indicator_block_draws_every_part(tiny_marts, tmp_path, help_dir):
+    at = _page(tmp_path).run()
+    assert not at.exception and not at.error and not at.warning
+    assert at.title[0].value == "Test page"
+    assert [h.value for h in at.header] == ["People by locality", "Filters"]
+    assert "Most people live in Northfield." in [m.value for m in at.markdown]
+    assert len(at.get("arrow_vega_lite_chart")) == 1
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Chart: People by locality") for c in captions)
+    assert any("Fewer than 8 people" in c for c in captions)
+    assert any(m.value.startswith("**Table: People by locality**") for m in at.markdown)
+    table = at.table[0].value
+    assert list(table.index) == ["Eastbrook", "Northfield", "Southmoor", "Westdale"]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download CSV: People by locality", "Download Excel: People by locality"]
+    expanders = [e.label for e in at.expander]
+    assert "How to use this page (short walkthrough)" in expanders and "About this page" in expanders
+    panel = next(e for e in at.expander if e.label.startswith("What does this mean?"))
+    text = " ".join(m.value for m in panel.markdown)
+    assert "people_by_locality" in text and "gp_registrations: last received 2026-11-01" in text
+    assert "v20261101T000000" in text and "31 October 2026" in text
+
+
+def test_help_headings_sit_below_the_page_heading(tiny_marts, tmp_path, help_dir):
+    at = _page(tmp_path).run()
+    about = next(e for e in at.expander if e.label == "About this page")
+    assert about.markdown[0].value.startswith("### About")
+
+
+def test_query_problems_show_a_friendly_message_not_a_trace(tiny_marts, tmp_path, help_dir):
+    at = _page(tmp_path, second_query="service_waiting_list").run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Your role (commissioner) cannot see 'Your service's waiting list'."]
+    at = _page(tmp_path, second_params={"min_weeks": "x'; DROP TABLE dim_person"}).run()
+    assert not at.exception and "no setting called" in at.warning[0].value
+
+
+def test_missing_data_says_so_plainly(tmp_path, monkeypatch, help_dir):
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path / "nothing"))
+    at = _page(tmp_path).run()
+    assert not at.exception and "not been built yet" in at.warning[0].value
+
+
+def test_nobody_signed_in_sees_nothing_but_a_prompt(tiny_marts, tmp_path, help_dir):
+    at = _page(tmp_path, signed_in=False).run()
+    assert not at.exception and [w.value for w in at.warning] == ["Please sign in to see this page."]
+    assert not at.table and not at.get("arrow_vega_lite_chart")
+
+
+def test_downloads_hold_exactly_the_table_shown(tiny_marts):
+    result = queries.run("people_by_locality", COMMISSIONER)
+    table = ui.table_for(result, {"locality": "Locality", "n_people": "People"})
+    assert table.to_dict("list") == {"Locality": ["Eastbrook", "Northfield", "Southmoor", "Westdale"],
+                                     "People": [25, 100, "*", "*"]}
+    from_csv = pd.read_csv(io.BytesIO(ui.csv_bytes(table)), encoding="utf-8-sig", dtype=str)
+    assert from_csv.to_dict("list") == {"Locality": ["Eastbrook", "Northfield", "Southmoor", "Westdale"],
+                                        "People": ["25", "100", "*", "*"]}
+    about = ui.provenance(result)
+    workbook = pd.read_excel(io.BytesIO(ui.excel_bytes(table, about)), sheet_name=None)
+    assert workbook["Data"].astype(str).to_dict("list") == from_csv.to_dict("list")
+    assert dict(zip(workbook["About"]["Item"], workbook["About"]["Value"]))["Named query"] == "people_by_locality"
+    assert about["Privacy"] == suppression.SUPPRESSED_NOTE
+
+
+def test_exports_are_audited(tiny_marts):
+    from portal import ops
+    from portal.filters import default_filters
+
+    ui._audit_export("people_by_locality", "csv", 4, default_filters(as_of=pd.Timestamp("2026-10-31").date()))
+    event = ops.audit_events(event="export")[0]
+    assert event["detail"]["query"] == "people_by_locality" and event["detail"]["format"] == "csv"
+
+
+def test_table_text_is_shown_literally():
+    table = pd.DataFrame({"theme": ["Waiting", "Access"], "comment": ["see [link](http://x) *now*", "<b>hi</b>"]})
+    styled = ui._for_html_table(table)
+    assert styled.data.loc["Waiting", "comment"] == r"see \[link\](http://x) \*now\*"
+    assert styled.data.loc["Access", "comment"] == r"\<b\>hi\</b\>"
