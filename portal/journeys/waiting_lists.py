@@ -55,7 +55,7 @@ LABELS = {
     "median_wait_weeks_year_ago": "Median wait a year ago (weeks)",
     "group_value": "Group",
     "wait_band": "Time waited so far",
-    "month": "Month end",
+    "month": "Month (count at its end)",
     "locality": "Locality",
     "pseudo_id": "Pseudonymous ID",
     "age_band": "Age band",
@@ -167,6 +167,8 @@ def trend_sentence(trend: pd.DataFrame, service: str) -> str:
 def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The shown columns, renamed to plain-English headings."""
     out = df[[c for c in columns if c in df.columns]].copy()
+    if "month" in out.columns:
+        out["month"] = pd.to_datetime(out["month"]).dt.strftime("%b %Y")
     if "service" in out.columns:
         out["service"] = out["service"].map(service_name)
     return rounded_for_display(out.rename(columns={**LABELS, "service": "Service"}))
