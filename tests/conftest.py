@@ -182,3 +182,27 @@ def public_marts(tiny_marts, real_public_dir, tmp_path):
     version = mart.publish_public()
     queries.clear_cache()
     return version
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory):
+    """The ``small`` synthetic ICB generated, ingested and built once per test session.
+
+    Returns the data directory (use it as ``SEND_PORTAL_DATA_DIR``); its feeds and ground truth are in
+    ``feeds/small/``, the published marts in ``marts/``.
+    """
+    import os
+
+    from portal.commands.data import build_demo
+
+    data_dir = tmp_path_factory.mktemp("small_demo")
+    previous = os.environ.get("SEND_PORTAL_DATA_DIR")
+    os.environ["SEND_PORTAL_DATA_DIR"] = str(data_dir)
+    try:
+        build_demo("small")
+    finally:
+        if previous is None:
+            os.environ.pop("SEND_PORTAL_DATA_DIR", None)
+        else:
+            os.environ["SEND_PORTAL_DATA_DIR"] = previous
+    return data_dir

@@ -1,0 +1,16 @@
+-- Shared SQL macros, created before any model runs. getvariable('as_of') and getvariable('history_start')
+-- are set by portal/marts.py for each build.
+CREATE OR REPLACE MACRO as_of() AS getvariable('as_of');
+CREATE OR REPLACE MACRO history_start() AS getvariable('history_start');
+-- completed years of age on day d (the generator uses the same rule)
+CREATE OR REPLACE MACRO age_at(dob, d) AS
+    (year(d) - year(dob)) - CASE WHEN month(d) * 100 + day(d) < month(dob) * 100 + day(dob) THEN 1 ELSE 0 END;
+CREATE OR REPLACE MACRO age_band(a) AS
+    CASE WHEN a <= 4 THEN '0-4' WHEN a <= 10 THEN '5-10' WHEN a <= 15 THEN '11-15' WHEN a <= 17 THEN '16-17'
+         ELSE '18-25' END;
+CREATE OR REPLACE MACRO send_rank(status) AS
+    CASE status WHEN 'EHCP' THEN 2 WHEN 'SEN support' THEN 1 ELSE 0 END;
+CREATE OR REPLACE MACRO send_label(r) AS
+    CASE r WHEN 2 THEN 'EHCP' WHEN 1 THEN 'SEN support' ELSE 'No SEND' END;
+-- the month whose dimensions describe an event on day d for a person whose months run first_m..last_m
+CREATE OR REPLACE MACRO dims_month(d, first_m, last_m) AS greatest(least(date_trunc('month', d), last_m), first_m)::DATE;

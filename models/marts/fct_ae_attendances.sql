@@ -1,0 +1,9 @@
+-- grain: one row per A&E attendance (dimensions as on the first day of the arrival month)
+SELECT
+    a.attendance_id, a.person_key, a.arrival_date,
+    CAST(date_trunc('month', a.arrival_date) AS DATE) AS month,
+    a.acuity,
+    d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
+FROM stg_ae_attendances a
+JOIN stg_dims d ON d.person_key = a.person_key AND d.month = date_trunc('month', a.arrival_date)
+WHERE a.arrival_date >= history_start()

@@ -1,0 +1,15 @@
+-- grain: one row per community-service referral (dimensions as on the first day of the referral month,
+-- or of the first month of the history window for older referrals)
+SELECT
+    r.referral_id,
+    r.person_key,
+    r.service,
+    r.referral_date,
+    r.seen_date,
+    r.seen_date IS NULL AS waiting_now,
+    round(date_diff('day', r.referral_date, coalesce(r.seen_date, as_of())) / 7.0, 4) AS wait_weeks,
+    d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
+FROM stg_referrals r
+JOIN stg_person_span span ON span.person_key = r.person_key
+JOIN stg_dims d ON d.person_key = r.person_key
+               AND d.month = dims_month(r.referral_date, span.first_month, span.last_month)

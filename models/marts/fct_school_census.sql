@@ -1,0 +1,15 @@
+-- grain: one row per pupil x academic year (dimensions as on 1 January of the academic year)
+SELECT
+    s.person_key,
+    s.academic_year,
+    s.school_urn,
+    s.sessions_possible,
+    s.sessions_missed,
+    s.sessions_missed * 10 >= s.sessions_possible AS persistently_absent,
+    s.suspensions,
+    s.permanent_exclusions,
+    d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
+FROM stg_school_census s
+JOIN stg_person_span span ON span.person_key = s.person_key
+JOIN stg_dims d ON d.person_key = s.person_key
+               AND d.month = dims_month(s.census_date, span.first_month, span.last_month)

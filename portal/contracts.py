@@ -1,0 +1,377 @@
+"""Feed contracts: load them, read a feed file of any supported format, and validate it.
+
+A contract (``portal/contracts/<feed>.yaml``) says which columns a feed has, their types, which are
+required, allowed codes, keys and row-level checks. An area plugs its own extracts in by producing files
+that meet these contracts; columns are matched by name (case, spaces and a byte-order mark do not matter,
+and ``aliases`` give accepted alternative names), never by position.
+
+Validation runs in DuckDB over all rows at once. Every fault names the row (the line in a CSV or the
+spreadsheet row, counting the header as row 1; the record number in a Parquet file), the column, the value
+and the reason, so whoever sent the file can fix it.
+"""
+from __future__ import annotations
+
+import csv
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import yaml
+
+from portal import config
+from portal.linkage import nhs_check_digit_sql
+
+TYPES = ("string", "code", "integer", "number", "date", "boolean", "nhs_number")
+DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d-%m-%Y", "%Y%m%d"]
+DATE_FORMATS_TEXT = "yyyy-mm-dd or dd/mm/yyyy"
+SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+MAX_FAULTS_LISTED = 100
+
+
+class ContractError(ValueError):
+    """A contract file itself is wrong (a repository bug, caught by the tests)."""
+
+
+class FeedFileError(ValueError):
+    """A feed file cannot be read at all (wrong format, unreadable, empty)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+    identifier: bool = False
+    allowed: tuple[str, ...] = ()
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    aliases: tuple[str, ...] = ()
+    free_text: bool = False
+
+
+@dataclass(frozen=True)
+class Contract:
+    feed: str
+    title: str
+    order: int
+    description: str
+    source: str
+    grain: str
+    delivery: str            # full: a file replaces the previous one; incremental: files add up
+    linkage: str             # spine | nhs_number | nhs_number_or_demographics | none
+    file_patterns: tuple[str, ...]
+    unique_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    checks: tuple[dict, ...] = ()
+    codes: dict = field(default_factory=dict)
+    companion_files: dict = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def matches(self, filename: str) -> bool:
+        return any(fnmatch.fnmatch(filename.lower(), p) for p in self.file_patterns)
+
+    def companion_kind(self, filename: str) -> str | None:
+        for kind, patterns in self.companion_files.items():
+            if any(fnmatch.fnmatch(filename.lower(), p) for p in patterns):
+                return kind
+        return None
+
+
+def _load(path: Path) -> Contract:
+    raw = yaml.safe_load(path.read_text())
+    try:
+        columns = tuple(
+            Column(name=c["name"], type=c["type"], required=bool(c.get("required", False)),
+                   description=c.get("description", ""), identifier=bool(c.get("identifier", False)),
+                   allowed=tuple(str(a) for a in c.get("allowed", ())), pattern=c.get("pattern"),
+                   min=c.get("min"), max=c.get("max"), aliases=tuple(c.get("aliases", ())),
+                   free_text=bool(c.get("free_text", False)))
+            for c in raw["columns"]
+        )
+        contract = Contract(
+            feed=raw["feed"], title=raw["title"], order=int(raw["order"]), description=raw["description"].strip(),
+            source=raw.get("source", ""), grain=raw["grain"], delivery=raw["delivery"], linkage=raw["linkage"],
+            file_patterns=tuple(raw["file_patterns"]), unique_key=tuple(raw.get("unique_key") or ()),
+            columns=columns, checks=tuple(raw.get("checks") or ()), codes=raw.get("codes") or {},
+            companion_files=raw.get("companion_files") or {},
+        )
+    except (KeyError, TypeError) as exc:
+        raise ContractError(f"{path.name}: missing or malformed field {exc}") from exc
+    problems = []
+    if contract.feed != path.stem:
+        problems.append("feed name differs from the file name")
+    if contract.delivery not in ("full", "incremental"):
+        problems.append(f"delivery {contract.delivery!r}")
+    if contract.linkage not in ("spine", "nhs_number", "nhs_number_or_demographics", "none"):
+        problems.append(f"linkage {contract.linkage!r}")
+    for c in columns:
+        if c.type not in TYPES:
+            problems.append(f"column {c.name} has unknown type {c.type!r}")
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", c.name):
+            problems.append(f"column name {c.name!r} is not a plain identifier")
+    for key in contract.unique_key:
+        if key not in contract.column_names:
+            problems.append(f"unique key column {key} is not a column")
+    if problems:
+        raise ContractError(f"{path.name}: " + "; ".join(problems))
+    return contract
+
+
+def load_contracts(directory: Path | None = None) -> dict[str, Contract]:
+    """All contracts, in ingest order (geography and the GP registrations spine first)."""
+    directory = directory or config.CONTRACTS_DIR
+    contracts = [_load(p) for p in sorted(directory.glob("*.yaml"))]
+    return {c.feed: c for c in sorted(contracts, key=lambda c: (c.order, c.feed))}
+
+
+def contract_for_file(path: Path, contracts: dict[str, Contract] | None = None) -> Contract | None:
+    contracts = contracts or load_contracts()
+    for contract in contracts.values():
+        if contract.matches(path.name) or contract.companion_kind(path.name):
+            return contract
+    return None
+
+
+# ------------------------------------------------------------------------------------------- reading
+def normalise_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.replace("\ufeff", "").strip().lower()).strip("_")
+
+
+def read_raw(path: Path) -> tuple[pa.Table, int]:
+    """The file as an Arrow table (text columns, or native Parquet types) and the number of its first data row."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return _read_csv(path), 2
+        if suffix == ".xlsx":
+            return _read_xlsx(path), 2
+        if suffix == ".parquet":
+            return pq.read_table(path), 1
+    except FeedFileError:
+        raise
+    except Exception as exc:  # any parser failure means the file is unreadable as that format
+        raise FeedFileError(f"cannot be read as {suffix[1:].upper()}: {exc}") from exc
+    raise FeedFileError(f"unsupported file type {suffix or '(none)'}; use CSV, Excel (.xlsx) or Parquet")
+
+
+def _read_csv(path: Path) -> pa.Table:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            with open(path, encoding=encoding, newline="") as fh:
+                header = next(csv.reader([fh.readline()]), [])
+            if not header or not any(h.strip() for h in header):
+                raise FeedFileError("has no header row")
+            return pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=1,
+                                               encoding="utf8" if encoding == "utf-8-sig" else encoding),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
+        except UnicodeDecodeError:
+            continue
+        except pa.ArrowInvalid as exc:
+            if "UTF8" in str(exc) or "utf8" in str(exc).lower():
+                continue
+            raise
+    raise FeedFileError("is not UTF-8 or Windows-1252 text")
+
+
+def _read_xlsx(path: Path) -> pa.Table:
+    import datetime as dt
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header:
+            raise FeedFileError("has no header row in its first sheet")
+        names = ["" if h is None else str(h) for h in header]
+        columns: list[list[str]] = [[] for _ in names]
+
+        def text(v) -> str:
+            if v is None:
+                return ""
+            if isinstance(v, dt.datetime):
+                return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
+            if isinstance(v, dt.date):
+                return v.isoformat()
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return str(v)
+
+        for row in rows:  # openpyxl only reads row by row; Excel feeds are the small ones
+            for i in range(len(names)):
+                columns[i].append(text(row[i]) if i < len(row) else "")
+        return pa.table({f"{i}:{n}": pa.array(col, pa.string()) for i, (n, col) in enumerate(zip(names, columns))}
+                        ).rename_columns(names)
+    finally:
+        wb.close()
+
+
+# ------------------------------------------------------------------------------------------- validation
+@dataclass
+class Fault:
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def text(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        col = f", column {self.column}" if self.column else ""
+        val = f" (value {self.value!r})" if self.value not in (None, "") else ""
+        return f"{where}{col}: {self.reason}{val}"
+
+
+@dataclass
+class Validation:
+    contract: Contract
+    path: Path
+    rows: int
+    faults: list[Fault]
+    n_faults: int
+    typed: pa.Table | None  # contract columns with their types, plus _row; None if the file failed
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.n_faults == 0
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _typed_expr(col: Column, raw: str) -> tuple[str, str]:
+    """SQL for the typed value of a raw (VARCHAR) expression and the reason used when it does not parse."""
+    if col.type in ("string", "code"):
+        value = f"NULLIF(trim({raw}), '')"
+        if col.type == "code" and col.allowed:
+            cases = " ".join(f"WHEN {_lit(a.lower())} THEN {_lit(a)}" for a in col.allowed)
+            return (f"CASE lower({value}) {cases} END",
+                    "is not an allowed code (allowed: " + ", ".join(col.allowed) + ")")
+        return value, "is not text"
+    if col.type == "integer":
+        d = f"TRY_CAST(trim({raw}) AS DOUBLE)"
+        return f"CASE WHEN {d} = round({d}) THEN CAST({d} AS BIGINT) END", "is not a whole number"
+    if col.type == "number":
+        return f"TRY_CAST(trim({raw}) AS DOUBLE)", "is not a number"
+    if col.type == "date":
+        parsed = ", ".join(f"TRY_STRPTIME(trim({raw}), {_lit(f)})" for f in DATE_FORMATS)
+        value = f"CAST(COALESCE({parsed}) AS DATE)"
+        return (f"CASE WHEN {value} BETWEEN DATE '1900-01-01' AND DATE '2100-12-31' THEN {value} END",
+                f"is not a date ({DATE_FORMATS_TEXT})")
+    if col.type == "boolean":
+        return (f"CASE WHEN lower(trim({raw})) IN ('y','yes','true','1') THEN true "
+                f"WHEN lower(trim({raw})) IN ('n','no','false','0') THEN false END", "is not Y or N")
+    if col.type == "nhs_number":
+        clean = f"regexp_replace(trim({raw}), '[ -]', '', 'g')"
+        return (f"CASE WHEN {nhs_check_digit_sql(clean)} THEN {clean} END",
+                "is not a valid NHS number (10 digits with a modulus 11 check digit)")
+    raise ContractError(f"unknown type {col.type}")
+
+
+SQL_TYPES = {"string": "VARCHAR", "code": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
+             "boolean": "BOOLEAN", "nhs_number": "VARCHAR"}
+
+
+def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection | None = None) -> Validation:
+    """Read and check one file against its contract; return typed rows when it passes."""
+    con = con or duckdb.connect()
+    try:
+        table, first_row = read_raw(path)
+    except FeedFileError as exc:
+        return Validation(contract, path, 0, [Fault(None, None, None, f"the file {exc}")], 1, None)
+    if table.num_rows == 0:
+        return Validation(contract, path, 0, [Fault(None, None, None, "the file has no data rows")], 1, None)
+
+    # match columns by normalised name or alias
+    by_norm: dict[str, str] = {}
+    for name in table.column_names:
+        by_norm.setdefault(normalise_name(name), name)
+    source: dict[str, str | None] = {}
+    for col in contract.columns:
+        candidates = [col.name, *col.aliases]
+        source[col.name] = next((by_norm[normalise_name(c)] for c in candidates if normalise_name(c) in by_norm),
+                                None)
+    used = {s for s in source.values() if s}
+    ignored = [n for n in table.column_names if n not in used]
+    missing = [c.name for c in contract.columns if c.required and source[c.name] is None]
+    if missing:
+        faults = [Fault(None, m, None, "required column is missing from the file") for m in missing]
+        return Validation(contract, path, table.num_rows, faults, len(faults), None, ignored)
+
+    rows = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
+    src = pa.table({**{f"c{i}": table.column(n) for i, n in enumerate(table.column_names)}, "_row": rows})
+    index = {n: f"c{i}" for i, n in enumerate(table.column_names)}
+    con.register("src_file", src)
+    selects, fault_queries = ["_row"], []
+    for col in contract.columns:
+        if source[col.name] is None:
+            selects += [f"CAST(NULL AS VARCHAR) AS {_q('raw_' + col.name)}",
+                        f"CAST(NULL AS {SQL_TYPES[col.type]}) AS {_q(col.name)}"]
+            continue
+        raw = f"NULLIF(trim(CAST({index[source[col.name]]} AS VARCHAR)), '')"
+        typed, bad_reason = _typed_expr(col, raw)
+        selects += [f"{raw} AS {_q('raw_' + col.name)}", f"{typed} AS {_q(col.name)}"]
+        raw_c, typed_c = _q("raw_" + col.name), _q(col.name)
+        reasons = []
+        if col.required:
+            reasons.append(f"WHEN {raw_c} IS NULL THEN 'required value is missing'")
+        reasons.append(f"WHEN {raw_c} IS NOT NULL AND {typed_c} IS NULL THEN {_lit(bad_reason)}")
+        if col.pattern:
+            reasons.append(f"WHEN {typed_c} IS NOT NULL AND NOT regexp_full_match(CAST({typed_c} AS VARCHAR), "
+                           f"{_lit(col.pattern)}) THEN {_lit('does not have the expected form ' + col.pattern)}")
+        if col.min is not None:
+            reasons.append(f"WHEN {typed_c} < {col.min} THEN {_lit(f'is below the minimum {col.min}')}")
+        if col.max is not None:
+            reasons.append(f"WHEN {typed_c} > {col.max} THEN {_lit(f'is above the maximum {col.max}')}")
+        reason = "CASE " + " ".join(reasons) + " END"
+        fault_queries.append(f"SELECT _row, {_lit(col.name)} AS col, {raw_c} AS value, {reason} AS reason "
+                             f"FROM parsed WHERE ({reason}) IS NOT NULL")
+    con.execute("CREATE OR REPLACE TEMP TABLE parsed AS SELECT " + ", ".join(selects) + " FROM src_file")
+    con.unregister("src_file")
+    for check in contract.checks:  # rules are written in the contract files, never taken from input
+        fault_queries.append(f"SELECT _row, NULL AS col, NULL AS value, {_lit(check['reason'])} AS reason "
+                             f"FROM parsed WHERE NOT coalesce(({check['rule']}), true)")
+    if contract.unique_key:
+        key = ", ".join(_q(k) for k in contract.unique_key)
+        fault_queries.append(
+            f"SELECT _row, {_lit(', '.join(contract.unique_key))} AS col, "
+            f"concat_ws(' | ', {', '.join(f'CAST({_q(k)} AS VARCHAR)' for k in contract.unique_key)}) AS value, "
+            f"'duplicate key: the same ' || {_lit(', '.join(contract.unique_key))} || ' appears on an earlier row' "
+            f"AS reason FROM (SELECT _row, {key}, row_number() OVER (PARTITION BY {key} ORDER BY _row) AS k "
+            f"FROM parsed WHERE {' AND '.join(f'{_q(k)} IS NOT NULL' for k in contract.unique_key)}) WHERE k > 1")
+    union = " UNION ALL ".join(fault_queries) if fault_queries else "SELECT NULL::BIGINT, NULL, NULL, NULL LIMIT 0"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE faults AS {union}")
+    n_faults = con.execute("SELECT count(*) FROM faults").fetchone()[0]
+    listed = con.execute(f"SELECT * FROM faults ORDER BY _row NULLS FIRST, col LIMIT {MAX_FAULTS_LISTED}").fetchall()
+    faults = [Fault(int(r) if r is not None else None, c, v, reason) for r, c, v, reason in listed]
+    typed = None
+    if n_faults == 0:
+        typed = con.execute("SELECT _row, " + ", ".join(_q(c.name) for c in contract.columns) + " FROM parsed"
+                            ).fetch_arrow_table()
+    con.execute("DROP TABLE parsed; DROP TABLE faults")
+    return Validation(contract, path, table.num_rows, faults, int(n_faults), typed, ignored)

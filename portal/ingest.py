@@ -1,0 +1,285 @@
+"""Ingest: check each feed file against its contract, link it, and land it as Parquet.
+
+* A file that fails its contract is moved to ``quarantine/`` with a report beside it (``.report.json`` and
+  ``.report.txt``) naming the file, row, column, value and reason. Nothing already landed changes.
+* A file that passes is linked (``portal.linkage``), stripped of direct identifiers and written to
+  ``landed/<feed>/<sha256 prefix>.parquet`` (write to a temporary name, then an atomic rename).
+* The content hash makes ingest idempotent: the same bytes ingested twice change nothing.
+* The GP registrations are the linkage spine; their identifiers go to ``identifiable/`` only
+  (``persons.parquet`` for the direct-care cohort finder, ``linkage_index.parquet`` for matching).
+* ``landed/ingest_log.jsonl`` records every landing and quarantine; the ``feed_status`` mart is built from it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from portal import config, linkage
+from portal.contracts import Contract, Fault, contract_for_file, load_contracts, validate_file
+
+LOG_NAME = "ingest_log.jsonl"
+IGNORED_NAMES = {"ground_truth.json", "README.md", "SOURCES.md"}
+
+
+class IngestError(RuntimeError):
+    """Ingest cannot go on (not the file's fault, e.g. the linkage spine is missing)."""
+
+
+@dataclass
+class Outcome:
+    file: str
+    feed: str | None
+    status: str              # landed | already ingested | quarantined | unrecognised | error
+    rows: int = 0
+    linked_rows: int | None = None
+    message: str = ""
+    report: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("quarantined", "unrecognised", "error")
+
+
+def log_path() -> Path:
+    return config.landed_dir() / LOG_NAME
+
+
+def read_log() -> list[dict]:
+    path = log_path()
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _append_log(entry: dict) -> None:
+    path = log_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def ingest_lock():
+    """One ingest at a time (the command line and uploads from the Data status page share it)."""
+    config.landed_dir().mkdir(parents=True, exist_ok=True)
+    with open(config.landed_dir() / ".ingest.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def expand(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """Files to ingest, each with whether it came from a folder (unknown files in a folder are skipped)."""
+    files: list[tuple[Path, bool]] = []
+    for p in paths:
+        if p.is_dir():
+            files += [(f, True) for f in sorted(p.iterdir()) if f.is_file() and not f.name.startswith(".")]
+        else:
+            files.append((p, False))
+    return files
+
+
+def ingest(paths: list[Path], feed: str | None = None, progress=None) -> list[Outcome]:
+    """Ingest files (or every file in the folders given), spine first; return one outcome per file."""
+    contracts = load_contracts()
+    if feed and feed not in contracts:
+        raise IngestError(f"Unknown feed {feed!r}. Feeds: {', '.join(contracts)}")
+    step = progress or (lambda *a: None)
+    planned: list[tuple[int, Path, Contract | None]] = []
+    outcomes: list[Outcome] = []
+    for path, from_folder in expand(paths):
+        if not path.exists():
+            outcomes.append(Outcome(path.name, None, "error", message=f"{path} does not exist"))
+            continue
+        contract = contracts[feed] if feed else contract_for_file(path, contracts)
+        if contract is None:
+            if from_folder or path.name in IGNORED_NAMES:
+                continue  # a folder may hold notes and ground truth beside the feeds
+            outcomes.append(Outcome(path.name, None, "unrecognised", message=(
+                f"{path.name}: cannot tell which feed this is. Name it after its feed (e.g. "
+                f"ae_attendances_2026-09.csv) or pass --feed. Feeds: {', '.join(contracts)}")))
+            continue
+        planned.append((contract.order, path, contract))
+    planned.sort(key=lambda item: (item[0], item[1].name))
+    with ingest_lock():
+        landed_shas = {e["sha256"] for e in read_log() if e.get("status") == "landed"}
+        for i, (_, path, contract) in enumerate(planned):
+            step(i, len(planned), path.name)
+            outcomes.append(_ingest_one(path, contract, landed_shas))
+    step(len(planned), len(planned), "")
+    return outcomes
+
+
+def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcome:
+    sha = file_sha256(path)
+    if sha in landed_shas:
+        return Outcome(path.name, contract.feed, "already ingested", message="same content ingested before; nothing changed")
+    kind = contract.companion_kind(path.name)
+    if kind:
+        return _land_companion(path, contract, kind, sha, landed_shas)
+    con = duckdb.connect()
+    try:
+        validation = validate_file(path, contract, con)
+        if not validation.ok:
+            return _quarantine(path, contract, sha, validation.rows, validation.faults, validation.n_faults)
+        try:
+            linked_table, linked_rows = _link(contract, validation.typed, con)
+        except IngestError as exc:
+            return Outcome(path.name, contract.feed, "error", rows=validation.rows, message=str(exc))
+        target_dir = config.landed_dir() / contract.feed
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / f"{sha[:16]}.parquet"
+        tmp = target.with_suffix(".parquet.tmp")
+        pq.write_table(linked_table, tmp, compression="zstd")
+        os.replace(tmp, target)
+        entry = {"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
+                 "rows": validation.rows, "linked_rows": linked_rows, "landed_as": target.name,
+                 "ignored_columns": validation.ignored_columns}
+        _append_log(entry)
+        landed_shas.add(sha)
+        return Outcome(path.name, contract.feed, "landed", rows=validation.rows, linked_rows=linked_rows)
+    finally:
+        con.close()
+
+
+def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_shas: set[str]) -> Outcome:
+    """Boundaries beside the geography feed: a GeoJSON FeatureCollection with a ``locality`` property."""
+    problem = None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8-sig"))
+        features = payload.get("features") if isinstance(payload, dict) else None
+        if payload.get("type") != "FeatureCollection" or not isinstance(features, list) or not features:
+            problem = "is not a GeoJSON FeatureCollection with features"
+        else:
+            for i, f in enumerate(features, start=1):
+                if not (f.get("properties") or {}).get("locality"):
+                    problem = f"feature {i} has no 'locality' property"
+                    break
+                if (f.get("geometry") or {}).get("type") not in ("Polygon", "MultiPolygon"):
+                    problem = f"feature {i} is not a Polygon or MultiPolygon"
+                    break
+    except (ValueError, AttributeError) as exc:
+        problem = f"is not valid JSON ({exc})"
+    if problem:
+        return _quarantine(path, contract, sha, 0, [Fault(None, None, None, f"the boundaries file {problem}")], 1)
+    target_dir = config.landed_dir() / contract.feed
+    target_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target_dir / f".{kind}.geojson.tmp"
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, target_dir / f"{kind}.geojson")
+    _append_log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
+                 "rows": len(features), "linked_rows": None, "landed_as": f"{kind}.geojson", "companion": kind})
+    landed_shas.add(sha)
+    return Outcome(path.name, contract.feed, "landed", rows=len(features))
+
+
+def _quarantine(path: Path, contract: Contract, sha: str, rows: int, faults: list[Fault], n_faults: int) -> Outcome:
+    qdir = config.quarantine_dir()
+    qdir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    target = qdir / f"{stamp}_{path.name}"
+    identifiers = {c.name for c in contract.columns if c.identifier}
+    listed = []
+    for f in faults:
+        item = asdict(f)
+        if f.column in identifiers and f.value:
+            item["value"] = "(withheld: identifier)"  # reports are read by admins; keep identifiers out
+        listed.append(item)
+    report = {"file": path.name, "feed": contract.feed, "received_at": _now(), "sha256": sha, "rows": rows,
+              "faults": n_faults, "faults_listed": listed,
+              "row_numbering": "CSV/Excel: line in the file with the header as row 1; Parquet: record number"}
+    shutil.move(str(path), target)
+    (qdir / f"{target.name}.report.json").write_text(json.dumps(report, indent=2))
+    lines = [f"{path.name} failed the {contract.feed} contract: {n_faults} fault(s)"
+             + (f", first {len(listed)} listed" if n_faults > len(listed) else "")]
+    for item in listed:
+        lines.append("  " + Fault(item["row"], item["column"], item["value"], item["reason"]).text())
+    text = "\n".join(lines)
+    (qdir / f"{target.name}.report.txt").write_text(text + "\n")
+    _append_log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": report["received_at"],
+                 "status": "quarantined", "rows": rows, "faults": n_faults, "quarantined_as": target.name})
+    return Outcome(path.name, contract.feed, "quarantined", rows=rows, message=text,
+                   report=str(qdir / f"{target.name}.report.txt"))
+
+
+# ------------------------------------------------------------------------------------------- linkage
+def _link(contract: Contract, typed: pa.Table, con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, int | None]:
+    """Add person_key (and link_method), drop identifiers; the spine also refreshes the identifiable store."""
+    keep = [c.name for c in contract.columns if not c.identifier]
+    if contract.linkage == "none":
+        return typed.select(keep), None
+    ident_dir = config.identifiable_dir()
+    if contract.linkage == "spine":
+        keys = linkage.person_keys(typed.column("nhs_number").to_numpy(zero_copy_only=False))
+        table = typed.append_column("person_key", pa.array(keys, pa.string()))
+        con.register("spine_in", table)
+        ident_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(con.execute(
+            "SELECT person_key, nhs_number, given_name, family_name, date_of_birth, practice_code "
+            "FROM spine_in").fetch_arrow_table(), ident_dir / "persons.parquet")
+        _write_atomic(con.execute(
+            "SELECT person_key, nhs_number, date_of_birth, upper(regexp_replace(postcode, '\\s+', '', 'g')) "
+            "AS postcode_norm, sex FROM spine_in").fetch_arrow_table(), ident_dir / "linkage_index.parquet")
+        out = con.execute("SELECT " + ", ".join(['person_key', *keep]) + ", 'spine' AS link_method FROM spine_in"
+                          ).fetch_arrow_table()
+        con.unregister("spine_in")
+        return out, out.num_rows
+    index = ident_dir / "linkage_index.parquet"
+    if not index.exists():
+        raise IngestError(f"{contract.feed} cannot be linked yet: ingest the GP registrations (the linkage spine) "
+                          "first, or ingest the whole folder so the spine goes first.")
+    con.register("feed_in", typed)
+    has_demographics = contract.linkage == "nhs_number_or_demographics"
+    fallback = ""
+    if has_demographics:
+        fallback = (
+            "LEFT JOIN (SELECT date_of_birth, postcode_norm, sex, any_value(person_key) AS pk, count(*) AS n "
+            f"FROM read_parquet('{index.as_posix()}') GROUP BY ALL) d "
+            "ON f.nhs_number IS NULL AND d.date_of_birth = f.date_of_birth AND d.sex = f.sex "
+            "AND d.postcode_norm = upper(regexp_replace(f.postcode, '\\s+', '', 'g'))")
+    key_expr = "s.person_key" + (" , CASE WHEN d.n = 1 THEN d.pk END" if has_demographics else "")
+    method = ("CASE WHEN s.person_key IS NOT NULL THEN 'nhs_number' "
+              + ("WHEN d.n = 1 THEN 'demographics' " if has_demographics else "") + "END")
+    out = con.execute(
+        f"SELECT coalesce({key_expr}) AS person_key, "
+        + ", ".join(f"f.{c}" for c in keep)
+        + f", {method} AS link_method FROM feed_in f "
+        f"LEFT JOIN read_parquet('{index.as_posix()}') s ON s.nhs_number = f.nhs_number {fallback} "
+        "ORDER BY f._row"
+    ).fetch_arrow_table()
+    con.unregister("feed_in")
+    linked = out.num_rows - out.column("person_key").null_count
+    return out, linked
+
+
+def _write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)

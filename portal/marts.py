@@ -1,0 +1,288 @@
+"""Build the marts: run ``models/`` SQL over the landed feeds into a new version folder, then publish it.
+
+Order of a build:
+
+1. Views ``landed_<feed>`` over the landed Parquet files in use (the latest file of a ``full`` feed, every
+   file of an ``incremental`` one; an empty typed view for a feed never received), ``id_linkage`` over the
+   identifiable linkage index (date of birth for ages), and the ingest log for ``feed_status``.
+2. ``models/macros.sql``, then ``models/staging/*.sql`` and ``models/marts/*.sql``, each file one model,
+   run in dependency order (found from the model names each file mentions). Staging models are tables
+   unless the file says ``-- materialized: view``.
+3. Each mart is checked against ``models/marts/<mart>.yml`` (declared columns present and no undeclared
+   ones, not-null, unique and accepted-value tests) and written to ``<mart>.parquet``.
+4. ``boundaries.geojson`` and ``manifest.json`` (written last) complete the folder, which is renamed from
+   ``.build-<version>`` to ``<version>`` and published with ``portal.store.publish`` (atomic pointer swap).
+
+A build that fails or is killed never touches ``CURRENT``: readers keep the last good version, and the
+next build removes the abandoned ``.build-*`` folder.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+from portal import config, store
+from portal.contracts import SQL_TYPES, Contract, load_contracts
+from portal.ingest import read_log
+
+MODEL_RE = re.compile(r"\b((?:stg|dim|fct|agg)_[a-z0-9_]+|feed_status)\b")
+GRAIN_RE = re.compile(r"^--\s*grain:\s*(.+)$", re.IGNORECASE)
+
+
+class BuildError(RuntimeError):
+    """The build could not complete; the live version is unchanged."""
+
+
+def _models(directory: Path) -> dict[str, str]:
+    return {p.stem: p.read_text() for p in sorted(directory.glob("*.sql"))}
+
+
+def model_grain(sql: str) -> str | None:
+    first = sql.lstrip().splitlines()[0] if sql.strip() else ""
+    match = GRAIN_RE.match(first.strip())
+    return match.group(1) if match else None
+
+
+def dependency_order(models: dict[str, str]) -> list[str]:
+    """Models sorted so each runs after the models it mentions."""
+    deps = {name: {m for m in MODEL_RE.findall(sql) if m in models and m != name} for name, sql in models.items()}
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered:
+            return
+        if name in visiting:
+            raise BuildError(f"models depend on each other in a circle at {name}")
+        visiting.add(name)
+        for dep in sorted(deps[name]):
+            visit(dep)
+        visiting.discard(name)
+        ordered.append(name)
+
+    for name in sorted(models):
+        visit(name)
+    return ordered
+
+
+def mart_spec(name: str) -> dict:
+    path = config.MODELS_DIR / "marts" / f"{name}.yml"
+    if not path.exists():
+        raise BuildError(f"models/marts/{name}.yml is missing: every mart documents its columns")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def files_in_use(contracts: dict[str, Contract], log: list[dict]) -> dict[str, list[dict]]:
+    """Landed log entries the build reads, per feed."""
+    chosen: dict[str, list[dict]] = {}
+    for feed, contract in contracts.items():
+        entries = [e for e in log if e.get("feed") == feed and e.get("status") == "landed" and not e.get("companion")
+                   and (config.landed_dir() / feed / e["landed_as"]).exists()]
+        entries.sort(key=lambda e: e["received_at"])
+        if contract.delivery == "full" and entries:
+            entries = entries[-1:]
+        chosen[feed] = entries
+    return chosen
+
+
+def _cleanup_abandoned(root: Path) -> None:
+    for path in root.glob(".build-*"):
+        pid = path.name.rsplit("-", 1)[-1]
+        alive = pid.isdigit() and _pid_alive(int(pid))
+        if not alive:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def build(as_of: dt.date | None = None, scale: str | None = None, progress=None, keep: int = 5) -> store.MartVersion:
+    """Build every mart into a new version and publish it; raise BuildError with a clear message on failure."""
+    step = progress or (lambda *a: None)
+    root = config.marts_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    _cleanup_abandoned(root)
+    started = time.monotonic()
+    now = dt.datetime.now(dt.timezone.utc)
+    name = "v" + now.strftime("%Y%m%dT%H%M%S%f")
+    work = root / f".build-{name}-{os.getpid()}"
+    work.mkdir()
+    try:
+        manifest = _build_into(work, name, as_of, scale, step, now)
+        manifest["build_seconds"] = round(time.monotonic() - started, 2)
+        tmp = work / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        os.replace(tmp, work / store.MANIFEST_FILE)
+        final = root / name
+        os.rename(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return store.publish(final, root=root, keep=keep)
+
+
+def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None, step, now) -> dict:
+    contracts = load_contracts()
+    log = read_log()
+    in_use = files_in_use(contracts, log)
+    if not in_use.get("gp_registrations"):
+        raise BuildError("No GP registrations have been ingested, so nobody can be linked. "
+                         "Run: python -m portal ingest <folder with the feeds>")
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute(f"SET temp_directory = '{(work / '.spill').as_posix()}'")
+    con.execute(f"SET memory_limit = '{os.environ.get('SEND_PORTAL_BUILD_MEMORY', '6GB')}'")
+
+    for feed, contract in contracts.items():
+        files = [(config.landed_dir() / feed / e["landed_as"]).as_posix() for e in in_use[feed]]
+        if files:
+            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE VIEW landed_{feed} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
+        else:
+            cols = [f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {c.name}" for c in contract.columns if not c.identifier]
+            if contract.linkage != "none":
+                cols += ["CAST(NULL AS VARCHAR) AS person_key", "CAST(NULL AS VARCHAR) AS link_method"]
+            con.execute(f"CREATE VIEW landed_{feed} AS SELECT {', '.join(cols)} WHERE false")
+    index = config.identifiable_dir() / "linkage_index.parquet"
+    con.execute(f"CREATE VIEW id_linkage AS SELECT person_key, date_of_birth FROM read_parquet('{index.as_posix()}')")
+
+    if as_of is None:
+        as_of = con.execute("SELECT max(extract_date) FROM landed_gp_registrations").fetchone()[0]
+        if as_of is None:
+            raise BuildError("The GP registrations carry no extract_date, so the snapshot date is unknown; "
+                             "pass --as-of YYYY-MM-DD.")
+    month0 = dt.date(as_of.year, as_of.month, 1)
+    history_start = dt.date(month0.year - 6 + (1 if month0.month == 12 else 0), month0.month % 12 + 1, 1)
+    con.execute("SET VARIABLE as_of = $d", {"d": as_of})
+    con.execute("SET VARIABLE history_start = $d", {"d": history_start})
+
+    _feed_tables(con, contracts, log, in_use)
+    _redacted_comments(con)
+    con.execute((config.MODELS_DIR / "macros.sql").read_text())
+
+    staging = _models(config.MODELS_DIR / "staging")
+    marts = _models(config.MODELS_DIR / "marts")
+    everything = {**staging, **marts}
+    order = dependency_order(everything)
+    counts: dict[str, dict] = {}
+    for i, model in enumerate(order):
+        step(i, len(order), model)
+        sql = everything[model]
+        if model_grain(sql) is None:
+            raise BuildError(f"{model}.sql must start with a '-- grain: ...' comment")
+        kind = "VIEW" if "-- materialized: view" in sql else "TABLE"
+        try:
+            con.execute(f"CREATE {kind} {model} AS {sql}")
+        except duckdb.Error as exc:
+            raise BuildError(f"model {model} failed: {exc}") from exc
+        if model in marts:
+            counts[model] = _check_and_write(con, model, work)
+    step(len(order), len(order), "")
+
+    boundaries = config.landed_dir() / "geography" / "boundaries.geojson"
+    if boundaries.exists():
+        shutil.copyfile(boundaries, work / "boundaries.geojson")
+    shutil.rmtree(work / ".spill", ignore_errors=True)
+    feeds = {}
+    for feed, entries in in_use.items():
+        if entries:
+            feeds[feed] = {"last_file": entries[-1]["file"], "received_at": entries[-1]["received_at"],
+                           "rows": sum(e["rows"] for e in entries), "files": len(entries)}
+        else:
+            feeds[feed] = {"last_file": None, "received_at": None, "rows": 0, "files": 0}
+    con.close()
+    return {"version": name, "built_at": now.isoformat(timespec="seconds"), "as_of": as_of.isoformat(),
+            "history_start": history_start.isoformat(), "scale": scale or _previous_scale(), "marts": counts,
+            "feeds": feeds}
+
+
+def _previous_scale() -> str:
+    try:
+        return store.current_version().manifest.get("scale", "custom")
+    except (store.NoMartsError, store.MartsUnavailableError):
+        return "custom"
+
+
+def _feed_tables(con, contracts: dict[str, Contract], log: list[dict], in_use: dict[str, list[dict]]) -> None:
+    """Tables feed_status reads: the contracts, the ingest log and the files in use."""
+    con.execute("CREATE TABLE feed_contracts (feed VARCHAR, title VARCHAR, delivery VARCHAR, linkage VARCHAR, ord INTEGER)")
+    con.executemany("INSERT INTO feed_contracts VALUES (?, ?, ?, ?, ?)",
+                    [(c.feed, c.title, c.delivery, c.linkage, c.order) for c in contracts.values()])
+    columns = ["feed", "file", "received_at", "status", "rows", "linked_rows", "faults", "companion"]
+    frame = pd.DataFrame([{k: e.get(k) for k in columns} for e in log], columns=columns)
+    con.execute("CREATE TABLE ingest_log (feed VARCHAR, file VARCHAR, received_at VARCHAR, status VARCHAR, "
+                "rows BIGINT, linked_rows BIGINT, faults BIGINT, companion VARCHAR)")
+    if len(frame):
+        con.register("log_frame", frame.astype(object).where(frame.notna(), None))
+        con.execute("INSERT INTO ingest_log SELECT * FROM log_frame")
+        con.unregister("log_frame")
+    con.execute("CREATE TABLE ingest_files_in_use (feed VARCHAR, rows BIGINT, linked_rows BIGINT)")
+    rows = [(feed, e["rows"], e.get("linked_rows")) for feed, entries in in_use.items() for e in entries]
+    if rows:
+        con.executemany("INSERT INTO ingest_files_in_use VALUES (?, ?, ?)", rows)
+
+
+def _redacted_comments(con) -> None:
+    """Redact each distinct comment once (comments repeat a lot) into a lookup table the survey mart joins."""
+    from portal.redaction import redact
+
+    comments = [r[0] for r in con.execute(
+        "SELECT DISTINCT comment FROM landed_surveys WHERE comment IS NOT NULL").fetchall()]
+    frame = pd.DataFrame({"comment": comments, "comment_redacted": [redact(c) for c in comments]},
+                         dtype=object)
+    con.execute("CREATE TABLE redacted_comments (comment VARCHAR, comment_redacted VARCHAR)")
+    if len(frame):
+        con.register("redacted_frame", frame)
+        con.execute("INSERT INTO redacted_comments SELECT * FROM redacted_frame")
+        con.unregister("redacted_frame")
+
+
+def _check_and_write(con, mart: str, work: Path) -> dict:
+    spec = mart_spec(mart)
+    declared = list((spec.get("columns") or {}).keys())
+    actual = [r[0] for r in con.execute(f"DESCRIBE {mart}").fetchall()]
+    problems = []
+    missing = [c for c in declared if c not in actual]
+    undeclared = [c for c in actual if c not in declared]
+    if missing:
+        problems.append(f"columns declared but not built: {', '.join(missing)}")
+    if undeclared:
+        problems.append(f"columns built but not declared in {mart}.yml: {', '.join(undeclared)}")
+    tests = spec.get("tests") or {}
+    for col in tests.get("not_null", []):
+        n = con.execute(f"SELECT count(*) FROM {mart} WHERE {col} IS NULL").fetchone()[0]
+        if n:
+            problems.append(f"{n} rows have no {col}")
+    if tests.get("unique"):
+        key = ", ".join(tests["unique"])
+        n = con.execute(f"SELECT count(*) FROM (SELECT {key} FROM {mart} GROUP BY ALL HAVING count(*) > 1)").fetchone()[0]
+        if n:
+            problems.append(f"{n} duplicate values of ({key})")
+    for col, allowed in (tests.get("accepted_values") or {}).items():
+        bad = con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {mart} WHERE {col} IS NOT NULL AND "
+                          f"CAST({col} AS VARCHAR) NOT IN (SELECT unnest($allowed))",
+                          {"allowed": [str(a) for a in allowed]}).fetchall()
+        if bad:
+            problems.append(f"{col} has values outside its list: {', '.join(str(b[0]) for b in bad[:5])}")
+    if problems:
+        raise BuildError(f"mart {mart} failed its checks: " + "; ".join(problems))
+    con.execute(f"COPY {mart} TO '{(work / (mart + '.parquet')).as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+    rows = con.execute(f"SELECT count(*) FROM {mart}").fetchone()[0]
+    return {"rows": int(rows), "columns": actual}

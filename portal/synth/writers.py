@@ -1,0 +1,74 @@
+"""Writing feeds the way an ICB receives them: CSV (some with a byte-order mark), Excel and Parquet.
+
+Output is byte-for-byte reproducible for a given seed: Excel files get fixed document timestamps and
+fixed zip entry dates (openpyxl would otherwise stamp the current time).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FIXED_TIME = dt.datetime(2026, 10, 31, 0, 0, 0)
+
+
+class FeedWriter:
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.files: list[dict] = []
+
+    def _record(self, path: Path, feed: str, fmt: str, rows: int) -> None:
+        self.files.append({"file": path.name, "feed": feed, "format": fmt, "rows": int(rows)})
+
+    def write(self, feed: str, frame: pd.DataFrame, fmt: str, bom: bool = False, part: int | None = None) -> Path:
+        suffix = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}[fmt]
+        name = feed if part is None else f"{feed}_{part + 1:03d}"
+        path = self.out_dir / f"{name}{suffix}"
+        if fmt == "csv":
+            # the BOM is what Excel-on-Windows exports add; pandas writes it with utf-8-sig
+            frame.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
+        elif fmt == "parquet":
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
+        else:
+            write_xlsx(frame, path, sheet=feed)
+        self._record(path, feed, fmt, len(frame))
+        return path
+
+    def write_json(self, filename: str, payload: dict) -> Path:
+        path = self.out_dir / filename
+        path.write_text(json.dumps(payload, separators=(",", ":")))
+        self._record(path, filename.split(".")[0], "geojson", len(payload.get("features", [])))
+        return path
+
+
+def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    ws = wb.create_sheet(sheet[:31])
+    ws.append(list(frame.columns))
+    for row in frame.itertuples(index=False, name=None):  # openpyxl has no bulk writer; feeds here are small
+        ws.append([_cell(v) for v in row])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    # re-zip with fixed entry dates so the same seed gives the same bytes
+    src = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, src.read(info.filename))
+
+
+def _cell(value):
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if value == "" else value
