@@ -1,8 +1,8 @@
 """NHS colours and the Altair theme every chart uses (registered and enabled on import).
 
-The colours are from the NHS identity palette. The categorical order follows the Okabe-Ito idea
-(blue, orange, green-blue, pink, light blue, ...) so the first colours stay distinct for people with
-red-green or blue-yellow colour vision deficiency; charts with more than two series must also vary a
+The colours are from the NHS identity palette. The categorical order was chosen by measuring colour
+differences under simulated colour vision deficiency, so the first colours stay distinct for people with
+red-green or blue-yellow colour blindness; charts with more than two series must also vary a
 second channel (line dash, point shape, or direct labels), which :func:`dash_scale` helps with. Never
 let colour alone carry meaning.
 
@@ -30,13 +30,18 @@ NHS_TEXT = "#212B32"
 NHS_SECONDARY_TEXT = "#4C6272"
 NHS_BACKGROUND_GREY = "#F0F4F5"
 
-CATEGORICAL = [NHS_BLUE, NHS_ORANGE, NHS_AQUA_GREEN, NHS_PINK, NHS_LIGHT_BLUE, NHS_DARK_GREY,
-               NHS_WARM_YELLOW, NHS_PURPLE]
+NHS_PLUM = "#7C2855"
+NHS_DARK_RED = "#8A1538"
+
+# Ordered so that every prefix stays as distinct as the NHS palette allows under simulated protan,
+# deutan and tritan colour vision (tests/test_theme.py measures it): two series are blue and orange.
+CATEGORICAL = [NHS_BLUE, NHS_ORANGE, NHS_PLUM, NHS_LIGHT_BLUE, NHS_PURPLE, NHS_MID_GREY, NHS_DARK_RED,
+               NHS_WARM_YELLOW]
 SEQUENTIAL = ["#E8EDEE", "#A6C9E8", "#5E9FD6", NHS_BLUE, NHS_DARK_BLUE]
 # Diverging around a midpoint (e.g. better/worse than England): orange for worse, blue for better.
 DIVERGING = [NHS_ORANGE, "#F6C68A", NHS_PALE_GREY, "#8BB6E0", NHS_BLUE]
 
-SEND_STATUS_COLOURS = {"EHCP": NHS_BLUE, "SEN support": NHS_ORANGE, "No SEND": NHS_DARK_GREY}
+SEND_STATUS_COLOURS = {"EHCP": NHS_BLUE, "SEN support": NHS_ORANGE, "No SEND": NHS_MID_GREY}
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [10, 2]]
 
 FONT = "Frutiger W01, Arial, Helvetica, sans-serif"
