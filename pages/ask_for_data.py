@@ -119,7 +119,7 @@ with tabs[1]:
                             st.rerun()
                         except (RequestError, PermissionError) as exc:
                             st.error(str(exc))
-            st.dataframe(journey.history_table(request), hide_index=True, width="stretch")
+            ui.show_table(journey.history_table(request))
 
 # --- the analysts' inbox --------------------------------------------------------------------------------------
 if is_analyst:
@@ -142,7 +142,7 @@ if is_analyst:
                         f"**Group:** {request.group_label}  \n**Needed by:** {request.needed_by}  \n"
                         f"**Identifiable data:** {'Yes, legal basis: ' + request.legal_basis if request.identifiable else 'No'}  \n"
                         f"**Status:** {request.status}" + (f" (assigned to {request.assigned_to})" if request.assigned_to else ""))
-            st.dataframe(journey.history_table(request), hide_index=True, width="stretch")
+            ui.show_table(journey.history_table(request))
 
             def act(action, *args, **kwargs):
                 try:

@@ -110,7 +110,7 @@ st.markdown(f"**Table: {title}** ({journey.filters_phrase(filters)})")
 if shown.empty:
     st.info("Nobody matches this cohort.")
 else:
-    st.dataframe(shown, hide_index=True, width="stretch")
+    ui.show_table(shown)
 
 
 def _exported(file_format: str) -> None:

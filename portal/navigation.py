@@ -47,6 +47,8 @@ PAGES: list[PageSpec] = [
              GP_ONLY, section="Direct care"),
     PageSpec("pages/ask_for_data.py", "Ask for data", ":material/contact_support:", "ask-for-data", EVERYONE,
              section="Self-service"),
+    PageSpec("pages/data_status.py", "Data status", ":material/monitor_heart:", "data-status", DATA_TEAM,
+             section="Data team"),
     PageSpec("pages/audit_log.py", "Audit log", ":material/policy:", "audit-log", frozenset({ADMIN}),
              section="Data team"),
 ]

@@ -11,6 +11,7 @@ from portal import config, ops
 from portal.journeys import audit_log as journey
 from portal.journeys.audit_log import AuditSearch
 from portal.roles import ADMIN, ANALYST, COMMISSIONER, GP, User
+from tests.apptest_helpers import shown_tables
 
 ADMIN_USER = User("root", "Admin", ADMIN)
 
@@ -103,14 +104,14 @@ def _page(user):
 def test_admin_page_lists_searches_and_charts(tiny_marts, log_entries):
     at = _page(ADMIN_USER)
     assert not at.exception
-    table = at.dataframe[0].value
+    table = shown_tables(at)[0]
     assert len(table) == 5 and len(at.get("arrow_vega_lite_chart")) == 1
     assert [b.proto.label for b in at.get("download_button")] == [
         "Download CSV: Audit entries", "Download Excel: Audit entries"]
     at.text_input(key="audit_text").input("P001")
     next(b for b in at.button if b.proto.label == "Search").click()
     at.run()
-    assert list(at.dataframe[0].value["Event"]) == ["GP cohort list downloaded", "GP cohort list viewed"]
+    assert list(shown_tables(at)[0]["Event"]) == ["GP cohort list downloaded", "GP cohort list viewed"]
     assert any(m.value.startswith("2 entries match") for m in at.markdown)
     # nothing on the page offers to change the log
     assert not [b for b in at.main.button if re.search(r"delete|edit|remove|clear", b.proto.label, re.I)]
@@ -122,4 +123,4 @@ def test_other_roles_cannot_open_the_audit_log(tiny_marts, log_entries, role):
 
     assert "audit-log" not in [p.url_path for p in navigation.pages_for(role)]
     at = _page(User("someone", "Someone", role, practice_code="P001" if role == GP else None))
-    assert not at.dataframe and any("only for platform administrators" in e.value for e in at.error)
+    assert not shown_tables(at) and any("only for platform administrators" in e.value for e in at.error)

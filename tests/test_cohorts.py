@@ -15,6 +15,7 @@ import pytest
 from portal import cohorts, config, ops, queries, store
 from portal.cohorts import CohortDefinition, CohortError
 from portal.roles import ANALYST, COMMISSIONER, GP, User
+from tests.apptest_helpers import shown_tables
 
 AS_OF = date(2026, 10, 31)
 GP_A = User("gp.a", "Dr A", GP, practice_code="P001")
@@ -216,7 +217,8 @@ def _page(user: User):
 
 
 def _listed(at) -> list[str]:
-    return sorted(at.dataframe[0].value["NHS number"]) if at.dataframe else []
+    tables = shown_tables(at)
+    return sorted(tables[0]["NHS number"].astype(str)) if tables else []
 
 
 def test_page_shows_the_practice_list_with_chart_summary_and_audit(handmade):
@@ -272,6 +274,6 @@ def test_page_refuses_other_roles_even_if_opened_directly(handmade, user):
 
     assert "gp-cohort-finder" not in [p.url_path for p in navigation.pages_for(user.role)]
     at = _page(user)
-    assert not at.dataframe and not at.get("arrow_vega_lite_chart")
+    assert not shown_tables(at) and not at.get("arrow_vega_lite_chart")
     assert any("only for GP practice users" in e.value for e in at.error)
     assert ops.audit_events(event="cohort_view") == []

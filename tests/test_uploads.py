@@ -91,3 +91,45 @@ def test_stored_under_a_generated_name_read_only_and_never_executable(tmp_path, 
     assert sorted(p.name for p in folder.iterdir()) == sorted([first.path.name, second.path.name])
     with pytest.raises(ValueError):
         uploads.store_upload(data, "a.csv", uploads.FEED_KINDS, "feeds", prefix="../x")
+
+
+# --- the Data status page (AppTest) ----------------------------------------------------------------------------
+
+def _status_page(user):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(config.PAGES_DIR / "data_status.py"), default_timeout=60)
+    at.session_state["portal_user"] = user
+    return at.run()
+
+
+@pytest.mark.parametrize("role", ["analyst", "admin"])
+def test_data_status_page_shows_each_feed_with_chart_and_summary(tiny_marts, role):
+    from portal.roles import User
+    from tests.apptest_helpers import shown_tables
+
+    at = _status_page(User("someone", "Someone", role))
+    assert not at.exception
+    feeds = shown_tables(at)[0]
+    assert list(feeds["Feed"]) == ["community_services", "GP registrations (the linkage spine)",
+                                   "SEND register (EHCP and SEN support)"]
+    assert list(feeds["Rows"]) == [123, 137, 137]
+    assert list(feeds["Linkage match rate (%)"]) == [99.0, 100.0, 98.0]
+    assert len(at.get("arrow_vega_lite_chart")) == 1
+    assert any(m.value.startswith("3 feeds are loaded.") and "No file has been rejected" in m.value
+               for m in at.markdown)
+    assert any("Live data version: **v20261101T000000**" in i.value for i in at.info)
+    assert [s.label for s in at.selectbox if s.key == "upload_feed"] == ["Which feed is this file?"]
+
+
+@pytest.mark.parametrize("role", ["commissioner", "clinician", "gp"])
+def test_data_status_page_refuses_other_roles(tiny_marts, role):
+    from portal import navigation
+    from portal.roles import User
+
+    assert "data-status" not in [p.url_path for p in navigation.pages_for(role)]
+    at = _status_page(User("someone", "Someone", role, practice_code="P001" if role == "gp" else None,
+                           service="ASD" if role == "clinician" else None,
+                           locality="Northfield" if role == "clinician" else None))
+    assert any("only for analysts and administrators" in e.value for e in at.error)
+    assert not at.get("arrow_table") and not at.get("file_uploader")

@@ -48,7 +48,7 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
     if table.empty:
         st.info(empty_message)
     else:
-        st.dataframe(table, hide_index=True, width="stretch")
+        ui.show_table(table)
     left, right = st.columns(2)
     for column, fmt, data, mime in (
             (left, "csv", ui.csv_bytes(table), "text/csv"),
