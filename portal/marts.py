@@ -125,6 +125,10 @@ def build(as_of: dt.date | None = None, scale: str | None = None, progress=None,
     work.mkdir()
     try:
         manifest = _build_into(work, name, as_of, scale, step, now)
+        # Published national statistics are loaded separately (python -m portal public load); keep them.
+        from portal.public import mart as public_mart
+        manifest["marts"].update(public_mart.include_in_version(work))
+        manifest["feeds"].update(public_mart.feed_entry())
         manifest["build_seconds"] = round(time.monotonic() - started, 2)
         tmp = work / "manifest.json.tmp"
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))

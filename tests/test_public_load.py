@@ -128,3 +128,18 @@ def test_cli_load_publishes_and_a_bad_file_changes_nothing(tiny_marts, tmp_path)
         in failed.stderr
     assert "Traceback" not in failed.stderr
     assert (data_dir / "marts" / "CURRENT").read_text() == live
+
+
+def test_rebuilding_the_marts_keeps_the_public_figures(small_demo, real_public_dir, tmp_path, monkeypatch):
+    from portal import marts, queries
+
+    data = tmp_path / "data"
+    shutil.copytree(small_demo, data, ignore=shutil.ignore_patterns("public"))
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(data))
+    shutil.copytree(real_public_dir, data / "public")
+    queries.clear_cache()
+    version = marts.build()
+    assert {f"{name}.parquet" for name in mart.MARTS} <= {p.name for p in version.path.glob("*.parquet")}
+    assert version.manifest["marts"]["public_statistical_neighbours"]["rows"] == 1580
+    assert version.manifest["feeds"]["public_statistics"]["received_at"]
+    assert version.manifest["feeds"]["gp_registrations"]["received_at"]  # the build's own feeds are kept
