@@ -174,10 +174,23 @@ def resolve_period(period: str, as_of: dt.date) -> tuple[dt.date, dt.date]:
     raise ValueError(f"unknown period {period!r}")
 
 
+_localities: dict[tuple[str, str], list[str]] = {}
+
+
 def localities(version: store.MartVersion | None) -> list[str]:
     """The localities in the live data (from dim_locality), for the allow-list and the menu."""
     if version is None:
         return []
+    key = (str(version.path), version.name)
+    if key not in _localities:
+        found = _read_localities(version)
+        if not found:
+            return found  # not remembered: the mart may be readable on the next try
+        _localities[key] = found
+    return list(_localities[key])
+
+
+def _read_localities(version: store.MartVersion) -> list[str]:
     try:
         cur, _ = store.reader().cursor(version)
         try:

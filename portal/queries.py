@@ -31,7 +31,9 @@ of birth), the global filters it honours, how suppression applies, and its role 
    (``practice_code = $scope_practice_code`` for ``scope: practice``; ``service = $scope_service AND
    locality = $scope_locality`` for ``scope: service_locality``);
 5. for ``output: identifiable`` (gp only, always practice-scoped) makes ``identifiable_persons`` available
-   as a view on that query's cursor only;
+   as a view on that query's cursor only, and writes an ``identifiable_query`` audit event before returning
+   any row (if the audit cannot be written, nothing is returned); ``output: published`` (national
+   statistics, public already) is never suppressed;
 6. suppresses aggregate output unless the role sees unsuppressed aggregates (analysts);
 7. caches results keyed by query, parameters, role and scope, and mart version, so a publish is seen at
    once. Identifiable results are never cached, so identifiers do not linger in memory.
@@ -496,6 +498,8 @@ def run(name: str, user: User, filters: Filters | Mapping | None = None, **param
             hidden = pd.DataFrame(False, index=shown.index, columns=shown.columns)
         if spec.output != "identifiable":
             _cache.put(cache_key, (shown, hidden))
+        else:
+            _audit_identifiable(spec, user, binds, len(shown))
     return QueryResult(
         name=spec.name, query=spec, df=shown.copy(), suppressed_cells=hidden.copy(), version=version,
         params=bound, filters=filters, feed_refresh=feed_refresh_dates(version, spec.source_feeds),
@@ -517,6 +521,21 @@ def _as_filters(filters: Filters | Mapping | None, version: store.MartVersion) -
             raise BadParameter(problems[0].split(";")[0] + ".")
         return built
     raise BadParameter("The filters could not be read.")
+
+
+def _audit_identifiable(spec: QuerySpec, user: User, binds: dict, rows: int) -> None:
+    """Every run of an identifiable query is logged before any identifier is returned (fail closed)."""
+    try:
+        from portal import ops
+
+        ops.audit("identifiable_query", user.username, {
+            "query": spec.name, "rows": rows, "practice": user.practice_code,
+            "binds": {k: v for k, v in binds.items() if not k.startswith("scope_")},
+        })
+    except Exception as exc:
+        log.exception("audit of identifiable query %s failed", spec.name)
+        raise QueryFailed("This list cannot be shown because its access could not be recorded. "
+                          "Please try again or tell your administrator.") from exc
 
 
 def _scope_words(scope: str) -> str:

@@ -392,3 +392,19 @@ def test_a_failing_query_shows_no_database_detail(tiny_marts, tmp_path, monkeypa
     with pytest.raises(queries.QueryFailed) as info:
         queries.run("broken", COMMISSIONER)
     assert "no_such_mart" not in str(info.value) and isinstance(info.value.__cause__, duckdb.Error)
+
+
+def test_identifiable_runs_are_audited_before_rows_are_returned(tiny_marts):
+    from portal import ops
+
+    result = queries.run("practice_send_register", GP_P002, {"send_status": "EHCP"})
+    event = ops.audit_events(event="identifiable_query")[0]
+    assert event["username"] == "gp2" and event["detail"]["query"] == "practice_send_register"
+    assert event["detail"]["rows"] == len(result.df) and event["detail"]["practice"] == "P002"
+
+
+def test_no_identifiers_are_returned_when_the_audit_cannot_be_written(tiny_marts):
+    config.ops_db_path().parent.mkdir(parents=True, exist_ok=True)
+    config.ops_db_path().mkdir()  # a directory where the database should be: every write fails
+    with pytest.raises(queries.QueryFailed, match="could not be recorded"):
+        queries.run("practice_send_register", GP_P002)
