@@ -219,8 +219,12 @@ def upload_feed_file(user, data: bytes, original_name: str, feed: str, progress=
         return _finish(upload_id, user, stored, feed, REJECTED, message, report, outcome.rows, None, previous)
 
     step(0.55, "Rebuilding the data the pages read")
+
+    def build_progress(done, total, model):
+        step(0.55 + 0.4 * (done / max(total, 1)), "Rebuilding the data the pages read")
+
     try:
-        version = _build_and_publish()
+        version = _build_and_publish(build_progress)
     except Exception as exc:  # the last good version keeps serving; the details go to the report
         log.exception("mart rebuild after upload %s failed", upload_id)
         return _finish(upload_id, user, stored, feed, BUILD_FAILED,
@@ -229,18 +233,17 @@ def upload_feed_file(user, data: bytes, original_name: str, feed: str, progress=
                        "details in the server log.", report + f"\nRebuild failed: {type(exc).__name__}",
                        outcome.rows, None, previous)
     step(1.0, "Done: the new data is live")
-    store.reader()  # the next query sees the new version (readers follow CURRENT)
     return _finish(upload_id, user, stored, feed, LIVE,
                    f"'{stored.original_name}' passed every check: {outcome.rows:,} rows loaded"
                    + (f", {outcome.linked_rows:,} linked to a person" if outcome.linked_rows is not None else "")
                    + f". The pages now show data version {version}.", report, outcome.rows, version, previous)
 
 
-def _build_and_publish() -> str:
+def _build_and_publish(progress=None) -> str:
     """Rebuild every mart from the landed feeds and publish the result; the new version's name."""
     from portal import marts
 
-    return marts.build_and_publish().name
+    return marts.build(progress=progress).name
 
 
 def _live_version_name() -> str | None:

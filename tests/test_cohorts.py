@@ -277,3 +277,29 @@ def test_page_refuses_other_roles_even_if_opened_directly(handmade, user):
     assert not shown_tables(at) and not at.get("arrow_vega_lite_chart")
     assert any("only for GP practice users" in e.value for e in at.error)
     assert ops.audit_events(event="cohort_view") == []
+
+
+# --- the synthetic demo's ground truth ------------------------------------------------------------------------
+
+@pytest.fixture
+def demo_dir(small_demo, monkeypatch):
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(small_demo))
+    queries.clear_cache()
+    return small_demo
+
+
+def test_recall_cohort_is_exactly_the_ground_truth_for_every_practice(demo_dir):
+    truth = json.loads((demo_dir / "feeds" / "small" / "ground_truth.json").read_text())["asthma_review_gap"]
+    cursor, _version = store.reader().cursor()
+    practices = [row[0] for row in cursor.execute("SELECT practice_code FROM dim_practice ORDER BY 1").fetchall()]
+    assert set(truth["by_practice"]) <= set(practices) and truth["total"] > 0
+    seen: dict[str, set[str]] = {}
+    for practice in practices:
+        gp = User(f"gp-{practice}", "GP", GP, practice_code=practice)
+        listed = cohorts.run_cohort(gp, RECALL, audit=False).df
+        expected = truth["by_practice"].get(practice, {}).get("nhs_numbers", [])
+        assert sorted(listed["nhs_number"].astype(str)) == sorted(expected), practice
+        seen[practice] = set(listed["nhs_number"].astype(str))
+    assert sum(len(s) for s in seen.values()) == truth["total"]
+    # no child appears on two practices' lists
+    assert len(set().union(*seen.values())) == truth["total"]

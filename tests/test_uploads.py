@@ -133,3 +133,110 @@ def test_data_status_page_refuses_other_roles(tiny_marts, role):
                            locality="Northfield" if role == "clinician" else None))
     assert any("only for analysts and administrators" in e.value for e in at.error)
     assert not at.get("arrow_table") and not at.get("file_uploader")
+
+
+# --- feed files through ingest and rebuild, on a copy of the synthetic demo -------------------------------------
+
+ANALYST_USER = __import__("portal.roles", fromlist=["User"]).User("ana", "Ana", "analyst")
+
+
+@pytest.fixture
+def demo_copy(small_demo, tmp_path, monkeypatch):
+    """A private copy of the demo data directory: uploads change it, other tests must not see that."""
+    import shutil
+
+    from portal import queries
+
+    target = tmp_path / "data"
+    shutil.copytree(small_demo, target, ignore=shutil.ignore_patterns("ops"))
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(target))
+    queries.clear_cache()
+    yield target
+    queries.clear_cache()
+
+
+def _recall_practice(data_dir) -> tuple[str, list[str]]:
+    import json
+
+    truth = json.loads((data_dir / "feeds" / "small" / "ground_truth.json").read_text())["asthma_review_gap"]
+    practice, entry = max(truth["by_practice"].items(), key=lambda item: len(item[1]["nhs_numbers"]))
+    return practice, entry["nhs_numbers"]
+
+
+def _recall_list(practice: str) -> list[str]:
+    from portal import cohorts
+    from portal.roles import User
+
+    gp = User("gp", "GP", "gp", practice_code=practice)
+    definition = cohorts.CohortDefinition("EHCP", ("asthma",), "asthma_review", 12)
+    return sorted(cohorts.run_cohort(gp, definition, audit=False).df["nhs_number"].astype(str))
+
+
+def _snapshot(data_dir) -> dict:
+    from portal import store
+
+    return {"current": store.current_version().name,
+            "landed": sorted(str(p.relative_to(data_dir)) for p in (data_dir / "landed").rglob("*.parquet")),
+            "persons": (data_dir / "identifiable" / "persons.parquet").read_bytes()}
+
+
+def test_a_broken_feed_file_is_rejected_precisely_and_nothing_changes(demo_copy):
+    from portal import ops
+
+    practice, overdue = _recall_practice(demo_copy)
+    before = _snapshot(demo_copy)
+    broken = (f"nhs_number,practice_code,event_date,snomed_code\n"
+              f"{overdue[0]},{practice},15/09/2026,394700004\n"
+              f"{overdue[1]},{practice},31/02/2026,394700004\n"      # no 31 February
+              f"{overdue[0]},{practice},16/09/2026,asthma-review\n").encode()
+    steps = []
+    result = uploads.upload_feed_file(ANALYST_USER, broken, "gp_events_september.csv", "gp_events",
+                                      progress=lambda fraction, text: steps.append(fraction))
+    assert result.status == uploads.REJECTED and not result.accepted
+    assert result.message.startswith("'gp_events_september.csv' was rejected and nothing has changed")
+    assert "row 3, column event_date" in result.report and "31/02/2026" in result.report
+    assert "row 4, column snomed_code" in result.report
+    assert "gp_events_" in result.report and "_upload_" not in result.report  # named as the person knows it
+    assert _snapshot(demo_copy) == before
+    assert _recall_list(practice) == sorted(overdue)
+    assert steps and steps == sorted(steps)
+    entry = ops.audit_events(event="upload_rejected")[0]
+    assert (entry["username"], entry["detail"]["file"], entry["detail"]["feed"]) == (
+        "ana", "gp_events_september.csv", "gp_events")
+    assert uploads.recent_uploads()[0]["status"] == "rejected"
+
+
+def test_a_good_feed_file_goes_live_as_a_new_version(demo_copy):
+    from portal import ops, store
+
+    practice, overdue = _recall_practice(demo_copy)
+    before = store.current_version().name
+    reviews = (f"nhs_number,practice_code,event_date,snomed_code\n"
+               f"{overdue[0]},{practice},15/09/2026,394700004\n"
+               f"{overdue[1]},{practice},16/09/2026,394700004\n").encode()
+    steps = []
+    result = uploads.upload_feed_file(ANALYST_USER, reviews, "gp_events_reviews.csv", "gp_events",
+                                      progress=lambda fraction, text: steps.append((fraction, text)))
+    assert result.status == uploads.LIVE, result.message
+    assert result.rows == 2 and result.previous_version == before
+    assert result.mart_version == store.current_version().name != before
+    assert f"data version {result.mart_version}" in result.message
+    assert steps[-1] == (1.0, "Done: the new data is live")
+    # the two children just reviewed leave the recall list; everyone else stays
+    assert _recall_list(practice) == sorted(overdue[2:])
+    entry = ops.audit_events(event="upload_accepted")[0]
+    assert entry["detail"]["mart_version"] == result.mart_version and entry["detail"]["rows"] == 2
+
+    again = uploads.upload_feed_file(ANALYST_USER, reviews, "same_again.csv", "gp_events")
+    assert again.status == uploads.UNCHANGED and store.current_version().name == result.mart_version
+
+
+def test_only_the_data_team_may_upload(demo_copy):
+    from portal.roles import User
+
+    for role in ("commissioner", "gp", "clinician"):
+        with pytest.raises(PermissionError):
+            uploads.upload_feed_file(User("x", "X", role), b"a,b\n1,2\n", "gp_events.csv", "gp_events")
+    with pytest.raises(UploadError, match="Choose which feed"):
+        uploads.upload_feed_file(ANALYST_USER, b"a,b\n1,2\n", "x.csv", "../../etc")
+    assert uploads.recent_uploads() == []
