@@ -408,3 +408,29 @@ def test_no_identifiers_are_returned_when_the_audit_cannot_be_written(tiny_marts
     config.ops_db_path().mkdir()  # a directory where the database should be: every write fails
     with pytest.raises(queries.QueryFailed, match="could not be recorded"):
         queries.run("practice_send_register", GP_P002)
+
+
+# ------------------------------------------------------------------------------- on the synthetic demo
+def _demo_user(role: str, data_dir) -> User:
+    """A user of each role, with a real practice, service and locality of the small demo."""
+    marts = next((data_dir / "marts").glob("v*"))
+    practice = pd.read_parquet(marts / "dim_practice.parquet").practice_code.iloc[0]
+    locality = pd.read_parquet(marts / "dim_locality.parquet").locality.iloc[0]
+    return User(f"demo-{role}", role, role, practice_code=practice if role == "gp" else None,
+                service="ASD" if role == "clinician" else None,
+                locality=locality if role == "clinician" else None)
+
+
+@pytest.mark.parametrize("name", queries.list_queries())
+def test_every_query_runs_on_the_small_demo_for_every_role_it_allows(small_demo, monkeypatch, name):
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(small_demo))
+    spec = queries.load_query(name)
+    if spec.output == "published":
+        pytest.skip("national statistics are loaded separately (tests/test_public_*.py)")
+    for role in spec.roles:
+        result = queries.run(name, _demo_user(role, small_demo))
+        assert list(result.df.columns), f"{name} returned no columns for {role}"
+        if spec.aggregate and role != "analyst":
+            for column in spec.suppress.counts:
+                shown = result.df[column].dropna()
+                assert ((shown == 0) | ((shown >= 10) & (shown % 5 == 0))).all(), (name, role, column)
