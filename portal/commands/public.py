@@ -13,7 +13,7 @@ def register(subparsers) -> None:
     load.set_defaults(func=run_load)
     fetch = sub.add_parser("fetch", help="download the latest DfE releases from the explore-education-statistics API, then load them")
     fetch.add_argument("--api-url", default=None, help="API base URL (default: the live EES API)")
-    fetch.add_argument("--into", type=Path, default=None, help="folder to save downloads in (default: data/public/downloads/<date>)")
+    fetch.add_argument("--into", type=Path, default=None, help="folder to save downloads in (default: data/downloads/ees/<date>)")
     fetch.add_argument("--with", dest="extra", type=Path, default=None,
                        help="a folder of other published files (LAIT, neighbours, NHS waits) to load with the downloads")
     fetch.set_defaults(func=run_fetch)

@@ -11,6 +11,7 @@ source, the statistical neighbours table and LAIT share.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -119,6 +120,7 @@ def load(path: Path, spec: dict) -> tuple[pd.DataFrame, list[dict]]:
     base.loc[la, "parent_name"] = df.loc[la, "region_name"].str.strip()
     base["source"] = spec["publication"]
 
+    published = _published_date(path)
     parts, catalogue = [], []
     for ind in spec["indicators"]:
         value, symbol = parse_column(df[ind["column"]], path, ind["column"])
@@ -129,5 +131,15 @@ def load(path: Path, spec: dict) -> tuple[pd.DataFrame, list[dict]]:
             "source": spec["publication"], "publisher": spec["publisher"], "source_url": spec.get("source_url"),
             "period_type": ", ".join(sorted(df["time_identifier"].str.strip().unique())),
             "caveats": specs.caveat(spec.get("caveats")), "decimal_places": 1 if ind["unit"] == "%" else 0,
+            "last_updated": published,
         })
     return frame(pd.concat(parts, ignore_index=True)), catalogue
+
+
+def _published_date(path: Path) -> str | None:
+    """The publication date that ``public fetch`` saved beside a downloaded file, if any."""
+    sidecar = path.with_suffix(".meta.json")
+    try:
+        return str(json.loads(sidecar.read_text()).get("published") or "")[:10] or None
+    except (OSError, ValueError):
+        return None

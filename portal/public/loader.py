@@ -72,7 +72,8 @@ def load_folders(folders: list[Path]) -> LoadResult:
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise PublicDataError(folder, "is not a folder")
-        files += sorted(p for p in folder.iterdir() if p.is_file())
+        # .meta.json files are what `public fetch` saves beside each download; the EES loader reads them.
+        files += sorted(p for p in folder.iterdir() if p.is_file() and not p.name.endswith(".meta.json"))
     folder = Path(folders[0])
     kinds: dict[str, list[tuple[Path, dict | None]]] = {}
     skipped = []
