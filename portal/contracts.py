@@ -91,7 +91,7 @@ class Contract:
 
 
 def _load(path: Path) -> Contract:
-    raw = yaml.safe_load(path.read_text())
+    raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     try:
         columns = tuple(
             Column(name=c["name"], type=c["type"], required=bool(c.get("required", False)),
@@ -375,3 +375,93 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
                             ).fetch_arrow_table()
     con.execute("DROP TABLE parsed; DROP TABLE faults")
     return Validation(contract, path, table.num_rows, faults, int(n_faults), typed, ignored)
+
+
+# ------------------------------------------------------------------------------------------- documentation
+LINKAGE_TEXT = {
+    "spine": "the linkage spine: each person's key is made here from the NHS number",
+    "nhs_number": "linked by NHS number",
+    "nhs_number_or_demographics": "linked by NHS number, or where there is none by date of birth + postcode + sex",
+    "none": "not linked to people (anonymous or reference data)",
+}
+TYPE_TEXT = {
+    "string": "text", "code": "code", "integer": "whole number", "number": "number",
+    "date": f"date ({DATE_FORMATS_TEXT})", "boolean": "Y/N", "nhs_number": "NHS number",
+}
+
+
+def render_markdown(contracts: dict[str, Contract] | None = None) -> str:
+    """docs/contracts.md, generated from the contract files (``python -m portal contracts-doc``)."""
+    from portal import linkage
+
+    contracts = contracts or load_contracts()
+    out = [
+        "# Feed contracts",
+        "",
+        "<!-- Generated from portal/contracts/*.yaml by `python -m portal contracts-doc`; do not edit by hand. -->",
+        "",
+        "Each feed an area sends is described by a contract: the columns, their types, which are required, the",
+        "allowed codes and the keys. To plug your own data in, produce files that meet these contracts and run",
+        "`python -m portal ingest <folder>` then `python -m portal build`.",
+        "",
+        "**Files.** CSV (UTF-8, with or without a byte-order mark; Windows-1252 is accepted too), Excel `.xlsx`",
+        "(first sheet, header in row 1) or Parquet. Columns are matched by name, not position: case, spaces and",
+        "punctuation do not matter, extra columns are ignored, and listed aliases are accepted. Dates may be",
+        "`yyyy-mm-dd` or `dd/mm/yyyy`. Codes are matched without regard to case. A file is recognised by its name",
+        "(the patterns below), or name the feed with `--feed`.",
+        "",
+        "**Checks.** A file that breaks its contract is moved to `data/quarantine/` with a report naming the row",
+        "(the line in a CSV or the spreadsheet row, with the header as row 1; the record number in a Parquet",
+        "file), column, value and reason, and the command exits non-zero. Nothing already ingested changes.",
+        "Ingesting the same file again changes nothing (files are recognised by a hash of their content).",
+        "",
+        "**Deliveries.** A `full` feed is a complete snapshot: the latest file replaces the earlier one. An",
+        "`incremental` feed adds up: every file landed is used.",
+        "",
+        "## Linkage",
+        "",
+        linkage.__doc__.split("\n", 2)[2].strip(),
+        "",
+        "Columns marked *identifier* are used for linkage and then dropped: they never reach the marts. The GP",
+        "registrations' identifiers are kept only in `data/identifiable/` for the direct-care cohort finder.",
+        "",
+        "## Feeds",
+        "",
+        "| feed | what | grain | delivery | files |",
+        "|---|---|---|---|---|",
+    ]
+    for c in contracts.values():
+        out.append(f"| [{c.feed}](#{c.feed}) | {c.title} | {c.grain} | {c.delivery} | "
+                   + ", ".join(f"`{p}`" for p in c.file_patterns) + " |")
+    for c in contracts.values():
+        out += ["", f"## {c.feed}", "", f"**{c.title}.** {c.description}", "",
+                f"- Source: {c.source}", f"- Grain: {c.grain}", f"- Delivery: {c.delivery}",
+                f"- Linkage: {LINKAGE_TEXT[c.linkage]}",
+                f"- Unique key: {', '.join(f'`{k}`' for k in c.unique_key) if c.unique_key else 'none'}",
+                "- Files: " + ", ".join(f"`{p}`" for p in c.file_patterns)]
+        for kind, patterns in c.companion_files.items():
+            out.append(f"- Also: {kind} file " + ", ".join(f"`{p}`" for p in patterns)
+                       + " (GeoJSON FeatureCollection, one Polygon or MultiPolygon per locality, property `locality`)")
+        out += ["", "| column | type | required | rules | meaning |", "|---|---|---|---|---|"]
+        for col in c.columns:
+            rules = []
+            if col.allowed:
+                rules.append("one of " + ", ".join(f"`{a}`" for a in col.allowed))
+            if col.pattern:
+                rules.append(f"matches `{col.pattern}`")
+            if col.min is not None or col.max is not None:
+                rules.append(f"{col.min if col.min is not None else ''}..{col.max if col.max is not None else ''}")
+            if col.aliases:
+                rules.append("also named " + ", ".join(f"`{a}`" for a in col.aliases))
+            if col.identifier:
+                rules.append("*identifier*")
+            if col.free_text:
+                rules.append("free text, redacted at build")
+            out.append(f"| `{col.name}` | {TYPE_TEXT[col.type]} | {'yes' if col.required else 'no'} | "
+                       f"{'; '.join(rules)} | {col.description} |")
+        if c.checks:
+            out += ["", "Row checks (a row failing one is a fault): " + "; ".join(f"`{chk['rule']}`" for chk in c.checks)]
+        for field_name, codes in c.codes.items():
+            out += ["", f"Codes the portal uses in `{field_name}`:", ""]
+            out += [f"- `{code}` {meaning}" for code, meaning in codes.items()]
+    return "\n".join(out) + "\n"

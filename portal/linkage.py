@@ -1,6 +1,6 @@
 """Pseudonymous linkage: one person key per person across every feed.
 
-The rule, in order (it is also written out in docs/contracts.md):
+The rule, in order (this text is rendered into docs/contracts.md):
 
 1. **NHS number.** A record with a valid NHS number gets ``person_key = HMAC-SHA256(LINKAGE_KEY,
    nhs_number)``, the first 20 hex characters. The key comes from ``portal.config.get_secret("LINKAGE_KEY")``

@@ -50,6 +50,27 @@ def register(subparsers) -> None:
     build.add_argument("--as-of", type=dt.date.fromisoformat, help="snapshot date (default: the GP extract date)")
     build.set_defaults(func=run_build)
 
+    doc = subparsers.add_parser("contracts-doc", help="write docs/contracts.md from the feed contracts")
+    doc.add_argument("--check", action="store_true", help="exit 1 if docs/contracts.md is out of date")
+    doc.set_defaults(func=run_contracts_doc)
+
+
+def run_contracts_doc(args) -> int:
+    from portal.contracts import render_markdown
+
+    target = config.REPO_ROOT / "docs" / "contracts.md"
+    text = render_markdown()
+    if args.check:
+        current = target.read_text() if target.exists() else ""
+        if current != text:
+            print(f"{target} is out of date: run python -m portal contracts-doc", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date.")
+        return 0
+    target.write_text(text)
+    print(f"Wrote {target}.")
+    return 0
+
 
 def _print_outcomes(outcomes) -> int:
     failed = 0

@@ -261,6 +261,8 @@ class World:
         moved_in = rng.random(n) < 0.12
         self.registered = np.where(moved_in, np.maximum(self.dob, self.as_of - rng.integers(0, 9 * 365, n)),
                                    self.dob)
+        dob_y, dob_m, dob_d = ymd(self.dob)
+        self.dob_y, self.dob_md = dob_y, dob_m * 100 + dob_d
         self.bday18 = add_years(self.dob, 18)
         self.bday26 = add_years(self.dob, 26)
 
@@ -324,9 +326,15 @@ class World:
         b18 = np.minimum(self.bday18[idx], self.as_of + 1)
         return np.where(ehcp < b18, 2, np.where(sen < b18, 1, 0))
 
+    def age_on(self, t: int, idx=slice(None)) -> np.ndarray:
+        """age_at for one day t, using the birth dates' year and month-day worked out once."""
+        y, m, d = ymd(np.array([t]))
+        return y[0] - self.dob_y[idx] - ((m[0] * 100 + d[0]) < self.dob_md[idx])
+
     def in_scope(self, t, idx=slice(None)) -> np.ndarray:
         dob = self.dob[idx]
-        return (dob <= t) & (age_at(dob, t) <= 25) & (self.registered[idx] <= t)
+        age = self.age_on(t, idx) if np.ndim(t) == 0 else age_at(dob, t)
+        return (dob <= t) & (age <= 25) & (self.registered[idx] <= t)
 
 
 # ---------------------------------------------------------------------------------------------- feeds
@@ -398,7 +406,7 @@ def monthly_activity(w: World, idx: np.ndarray, acc: Accumulator, counters: dict
         t_next = w.months[m + 1] if m + 1 < len(w.months) else w.as_of + 1
         n_days = t_next - t
         scope = w.in_scope(t, idx)
-        age = age_at(dob, t)
+        age = w.age_on(t, idx)
         status = w.status_at(t, idx)
         send_now = status > 0
         adult_send = (age >= 18) & (group > 0)
@@ -439,21 +447,21 @@ def monthly_activity(w: World, idx: np.ndarray, acc: Accumulator, counters: dict
     ae_status = w.status_at(w.months[ae_month], idx[ae[:, 0]], observed=True)
     acc.add("ae", pd.DataFrame({"m": ae_month, "send": ae_status > 0}).value_counts().rename("n").reset_index())
     pop = []
+    py = np.zeros((30, 3), dtype=np.int64)  # months registered by age (0-29) x observed SEND group
     for m, t in enumerate(w.months):
         scope = w.in_scope(t, idx)
         st = w.status_at(t, idx, observed=True)
         pop.append((m, int((scope & (st > 0)).sum()), int((scope & (st == 0)).sum())))
+        age = w.age_on(t, idx)[scope]
+        py += np.bincount(np.clip(age, 0, 29) * 3 + obs_group[scope], minlength=90).reshape(30, 3)
     acc.add("pop", pd.DataFrame(pop, columns=["m", "send", "nosend"]))
     # transitions: events and person-years by year of age 14-25 for the observed SEND group
     for name, ev in (("gp", gp), ("ae", ae)):
         age_ev = age_at(dob[ev[:, 0]], w.months[np.searchsorted(w.months, ev[:, 1], side="right") - 1])
         acc.add(f"tr_{name}", pd.DataFrame({"age": age_ev, "group": obs_group[ev[:, 0]]}).value_counts()
                 .rename("n").reset_index())
-    months_at_age = []
-    for t in w.months:
-        scope = w.in_scope(t, idx)
-        months_at_age.append(pd.DataFrame({"age": age_at(dob[scope], t), "group": obs_group[scope]}))
-    acc.add("tr_py", pd.concat(months_at_age).value_counts().rename("months").reset_index())
+    ages, groups = np.nonzero(py)
+    acc.add("tr_py", pd.DataFrame({"age": ages, "group": groups, "months": py[ages, groups]}))
     # melatonin patients by 12-month period and locality with observed SEND status in the item's month
     mel = rx[rx["drug"] == "melatonin"]
     mel_status = w.status_at(w.months[mel["m"].to_numpy()], idx[mel["who"].to_numpy()], observed=True)
