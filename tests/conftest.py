@@ -206,3 +206,27 @@ def small_demo(tmp_path_factory):
         else:
             os.environ["SEND_PORTAL_DATA_DIR"] = previous
     return data_dir
+
+
+@pytest.fixture
+def on_small_demo(small_demo, monkeypatch):
+    """Point the portal at the small demo (published marts) for one test; returns its ground truth."""
+    from portal import queries
+
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(small_demo))
+    queries.clear_cache()
+    yield json.loads(next(small_demo.glob("feeds/*/ground_truth.json")).read_text())
+    queries.clear_cache()
+
+
+def run_page_as(page: str, user, **state):
+    """Run ``pages/<page>.py`` in AppTest with ``user`` signed in and widget values seeded by key."""
+    from streamlit.testing.v1 import AppTest
+
+    from portal import config
+
+    at = AppTest.from_file(str(config.PAGES_DIR / f"{page}.py"), default_timeout=180)
+    at.session_state["portal_user"] = user
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
