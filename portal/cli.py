@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "portal.commands.query",     # query NAME --param k=v --role R --format csv|json
     "portal.commands.public",    # public load DIR | public fetch
     "portal.commands.serve",     # serve (build the demo if needed, then start Streamlit)
+    "portal.commands.audit",     # audit --text --event --user --since --until --format csv|jsonl (read-only)
 ]
 
 

@@ -124,3 +124,21 @@ def test_other_roles_cannot_open_the_audit_log(tiny_marts, log_entries, role):
     assert "audit-log" not in [p.url_path for p in navigation.pages_for(role)]
     at = _page(User("someone", "Someone", role, practice_code="P001" if role == GP else None))
     assert not shown_tables(at) and any("only for platform administrators" in e.value for e in at.error)
+
+
+def test_command_line_exports_the_same_search_and_records_it(log_entries, capsys):
+    import csv
+    import io
+    import json
+
+    from portal.cli import main
+
+    assert main(["audit", "--text", "P001", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["Event"] for r in rows] == ["GP cohort list downloaded", "GP cohort list viewed"]
+    assert main(["audit", "--event", "login_failed", "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["event"], line["detail"]) for line in lines] == [("login_failed", {"username": "mallory"})]
+    exports = ops.audit_events(event="export")
+    assert [e["detail"]["format"] for e in exports[:2]] == ["jsonl", "csv"]
+    assert exports[0]["detail"]["via"] == "command line"
