@@ -112,6 +112,9 @@ def machine_details() -> dict[str, str]:
         "pandas": versions["pandas"],
         "pyarrow": versions["pyarrow"],
         "PostgreSQL": pg_version,
+        # Other work on the machine slows every figure; a 1-minute load above the core count means
+        # the benchmark was sharing the CPU.
+        "load average (1, 5, 15 min) when written": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
 
 

@@ -206,17 +206,19 @@ def _part_load(options: BenchOptions, scale: str, data_dir: Path, users: list[in
     demo_users.ensure_demo_users()
     table = Table(f"Load: concurrent sessions, {scale} scale (ms from the change to script finished)",
                   ["sessions", "filter changes", "filter p50", "filter p95", "filter p99", "page opens",
-                   "page p50", "page p95", "page p99", "errors", "peak server RSS (MB)", "server CPU share"])
+                   "page p50", "page p95", "page p99", "errors", "peak server RSS (MB)", "server CPU share",
+                   "machine load (1 min)"])
     for n in users:
         print(f"Load test with {n} concurrent session(s) for {options.load_seconds:.0f} s ...", flush=True)
         with PortalServer(data_dir) as server:
             cfg = LoadConfig(users=n, duration_s=options.load_seconds, think_s=options.think_s,
                              ramp_s=min(10.0, n * 0.2))
             result = run_load(server, cfg)
+            machine_load = os.getloadavg()[0]
         f, p = result.percentiles_ms("filter"), result.percentiles_ms("page")
         cpu_share = result.cpu_seconds / result.wall_seconds / (os.cpu_count() or 1)
         table.add(n, f["n"], f["p50"], f["p95"], f["p99"], p["n"], p["p50"], p["p95"], p["p99"],
-                  len(result.errors), result.peak_rss / MB, f"{cpu_share:.0%}")
+                  len(result.errors), result.peak_rss / MB, f"{cpu_share:.0%}", machine_load)
         for error in result.errors[:5]:
             print(f"  error: {error}")
         target_ms = {("county", 1): TARGETS["county_1_user_p95_ms"], ("county", 50): TARGETS["county_50_users_p95_ms"],
@@ -233,7 +235,9 @@ def _part_load(options: BenchOptions, scale: str, data_dir: Path, users: list[in
                   f"{options.think_s[1]:g} s either changes a sidebar filter (80%) or opens another page of its "
                   f"menu (20%), for {options.load_seconds:.0f} s, as the demo commissioner. Times are measured "
                   "by the websocket client on the same machine (loopback), from sending the change to "
-                  "Streamlit's script_finished message. The client shares the 2 cores with the server.")
+                  "Streamlit's script_finished message. The client shares the machine's cores with the server; "
+                  "machine load is the 1-minute load average at the end of the level (above the core count "
+                  "means other work was competing for the CPU).")
     findings.add(table)
 
 
