@@ -200,7 +200,9 @@ def indicator_block(
         st.markdown(summary)
     if chart is not None:
         alt_text = f"{title}. {summary}".strip()
-        chart = chart.properties(description=alt_text[:1000])
+        # No vega-embed actions menu: its "..." toggle has no accessible name (axe summary-name), and the
+        # block's own CSV and Excel downloads already give the numbers.
+        chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
         try:
             st.altair_chart(chart, theme=None, width="stretch")
         except TypeError:  # older Streamlit without width
