@@ -181,9 +181,13 @@ def _to_int(raw, spec: ParamSpec) -> int:
 def _to_float(raw, spec: ParamSpec) -> float:
     if isinstance(raw, bool):
         raise TypeError
-    value = float(raw) if isinstance(raw, (int, float)) else float(str(raw)) if re.fullmatch(
-        r"[+-]?\d{1,12}(\.\d{1,12})?", str(raw).strip()) else None
-    if value is None or value != value or value in (float("inf"), float("-inf")):
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif isinstance(raw, str) and re.fullmatch(r"[+-]?\d{1,12}(\.\d{1,12})?", raw.strip()):
+        value = float(raw)
+    else:
+        raise ValueError
+    if value != value or value in (float("inf"), float("-inf")):
         raise ValueError
     return value
 
@@ -372,6 +376,12 @@ def parse_query(name: str, text: str) -> QuerySpec:
     indicator = doc.get("indicator") or {}
     if not indicator.get("meaning") or not indicator.get("source_feeds"):
         raise QueryDefinitionError(f"{name}: indicator.meaning and indicator.source_feeds are required")
+    unknown = set(indicator) - {"meaning", "source_feeds", "caveats", "columns"}
+    if unknown:
+        raise QueryDefinitionError(f"{name}: unknown indicator keys {sorted(unknown)}")
+    columns = indicator.get("columns") or {}
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise QueryDefinitionError(f"{name}: indicator.columns maps output columns to their meaning")
 
     return QuerySpec(
         name=name, title=doc["title"], description=doc.get("description", ""), roles=roles, output=output,

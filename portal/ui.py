@@ -240,6 +240,9 @@ def definitions_panel(result: queries.QueryResult, about: Mapping[str, str] | No
     about = about or provenance(result)
     with st.expander(f"What does this mean? ({spec.title})"):
         st.markdown(f"**What it shows.** {indicator.get('meaning', spec.description)}")
+        if indicator.get("columns"):
+            st.markdown("\n".join(f"- **{_column_heading(column)}**: {meaning}"
+                                   for column, meaning in indicator["columns"].items()))
         feeds = "\n".join(f"- {feed}: last received {date}" for feed, date in result.feed_refresh.items())
         st.markdown(f"**Where it comes from.**\n\n{feeds}")
         if indicator.get("caveats"):
@@ -294,6 +297,10 @@ def _cell_text(value) -> str:
     if isinstance(value, float):
         return f"{value:.1f}"  # the same precision as numeric columns in the table
     return str(value)
+
+
+def _column_heading(column: str) -> str:
+    return column.replace("_", " ").capitalize()
 
 
 def _safe_file_stem(name: str) -> str:

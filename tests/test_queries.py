@@ -7,6 +7,8 @@ import textwrap
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import TINY_AS_OF, TINY_LOCALITY_COUNTS
 from portal import config, queries
@@ -339,6 +341,25 @@ def test_injection_strings_in_every_parameter_of_every_query_are_refused_or_boun
             scope = {"scope_practice_code": "P1", "scope_service": "S", "scope_locality": "L"}
             sql, _ = queries._render(spec, f, bound, scope, TINY_AS_OF)
             assert attack not in sql
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), st.integers(), st.floats(), st.booleans(), st.none(),
+                 st.lists(st.text(max_size=20), max_size=5)))
+def test_property_any_value_for_any_parameter_is_accepted_as_its_type_or_refused_cleanly(value):
+    for name in queries.list_queries():
+        for pspec in queries.load_query(name).params.values():
+            try:
+                coerced = pspec.coerce(value)
+            except queries.BadParameter:
+                continue
+            if value is None:
+                assert coerced == pspec.default
+            elif pspec.allowed is not None:
+                assert all(v in pspec.allowed for v in (coerced if pspec.type == "list" else [coerced]))
+            else:
+                expected = {"str": str, "int": int, "float": float, "bool": bool, "date": dt.date, "list": list}
+                assert isinstance(coerced, expected[pspec.type])
 
 
 @pytest.mark.parametrize("attack", INJECTIONS)

@@ -74,6 +74,7 @@ def test_indicator_block_draws_every_part(tiny_marts, tmp_path, help_dir):
     text = " ".join(m.value for m in panel.markdown)
     assert "people_by_locality" in text and "gp_registrations: last received 2026-11-01" in text
     assert "v20261101T000000" in text and "31 October 2026" in text
+    assert "**N people**: Number of children and young people aged 0 to 25" in text
 
 
 def test_help_headings_sit_below_the_page_heading(tiny_marts, tmp_path, help_dir):
