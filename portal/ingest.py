@@ -145,6 +145,7 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcom
     if kind:
         return _land_companion(path, contract, kind, sha, landed_shas)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     try:
         validation = validate_file(path, contract, con)
         if not validation.ok:
@@ -271,8 +272,7 @@ def _link(contract: Contract, typed: pa.Table, con: duckdb.DuckDBPyConnection) -
         f"SELECT coalesce({key_expr}) AS person_key, "
         + ", ".join(f"f.{c}" for c in keep)
         + f", {method} AS link_method FROM feed_in f "
-        f"LEFT JOIN read_parquet('{index.as_posix()}') s ON s.nhs_number = f.nhs_number {fallback} "
-        "ORDER BY f._row"
+        f"LEFT JOIN read_parquet('{index.as_posix()}') s ON s.nhs_number = f.nhs_number {fallback}"
     ).fetch_arrow_table()
     con.unregister("feed_in")
     linked = out.num_rows - out.column("person_key").null_count

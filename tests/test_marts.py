@@ -1,0 +1,156 @@
+"""Marts: every mart the pages rely on, with its key columns; atomic publish; failed and killed builds."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from portal import config, store
+from portal.marts import BuildError, build, dependency_order, model_grain
+
+# docs/architecture.md "Marts the pages rely on": mart -> key columns (standard dimensions checked separately)
+STD_DIMS = ["locality", "age_band", "sex", "ethnicity", "imd_quintile", "send_status", "primary_need"]
+MARTS = {
+    "dim_locality": (["locality", "locality_code", "n_cyp", "centroid_lon", "centroid_lat"], False),
+    "dim_practice": (["practice_code", "practice_name", "locality"], False),
+    "dim_person": (["person_key", "practice_code", "small_area_code", "age", "has_asthma", "has_obesity",
+                    "has_autism", "has_adhd"], True),
+    "agg_population_month": (["month", "n_people"], True),
+    "fct_referrals": (["referral_id", "person_key", "service", "referral_date", "seen_date", "waiting_now",
+                       "wait_weeks"], True),
+    "agg_waiting_month": (["month", "service", "n_waiting", "n_over_18_weeks", "n_over_52_weeks"], True),
+    "fct_prescriptions": (["person_key", "month", "bnf_chemical", "bnf_name", "items"], True),
+    "fct_ae_attendances": (["attendance_id", "person_key", "arrival_date", "month"], True),
+    "agg_activity_month": (["month", "n_people", "ae_attendances", "gp_contacts"], True),
+    "fct_gp_events": (["person_key", "practice_code", "event_date", "snomed_code", "concept"], True),
+    "fct_ehcp_requests": (["request_id", "person_key", "request_date", "decision_date", "decision",
+                           "decided_within_6_weeks", "assessment_outcome", "plan_issued_date", "weeks_to_issue",
+                           "issued_within_20_weeks", "exception"], True),
+    "fct_ehcp_plans": (["plan_id", "person_key", "start_date", "review_due_date", "last_review_date",
+                        "review_overdue", "ceased_date", "cease_reason"], True),
+    "fct_disputes": (["case_id", "person_key", "kind", "case_date", "outcome"], True),
+    "fct_school_census": (["academic_year", "school_urn", "sessions_possible", "sessions_missed",
+                           "persistently_absent", "suspensions", "permanent_exclusions"], True),
+    "fct_ks4": (["academic_year", "attainment8"], True),
+    "fct_survey_responses": (["response_id", "survey_date", "service", "locality", "respondent", "score",
+                              "comment_redacted", "comment_theme", "comment_withheld"], False),
+    "agg_transition_age": (["age", "send_status", "locality", "sex", "person_years", "gp_contacts",
+                            "ae_attendances"], False),
+    "fct_transition_followup": (["person_key", "turned_18_on", "left_childrens_services", "adult_follow_up"], True),
+    "feed_status": (["feed", "last_file", "received_at", "rows", "failures", "linkage_match_rate"], False),
+}
+
+
+@pytest.fixture
+def demo_copy(small_demo, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(small_demo, data)
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(data))
+    return data
+
+
+def test_every_mart_the_pages_rely_on_is_published_with_its_columns(small_demo):
+    version = store.current_version(small_demo / "marts")
+    reader = store.MartReader(small_demo / "marts")
+    cur, _ = reader.cursor()
+    for mart, (columns, std) in MARTS.items():
+        actual = [r[0] for r in cur.execute(f"DESCRIBE {mart}").fetchall()]
+        expected = columns + (STD_DIMS if std else [])
+        assert not set(expected) - set(actual), (mart, set(expected) - set(actual))
+        assert version.manifest["marts"][mart]["rows"] == cur.execute(f"SELECT count(*) FROM {mart}").fetchone()[0]
+        assert version.manifest["marts"][mart]["rows"] > 0, mart
+    assert (version.path / "boundaries.geojson").exists()
+    assert set(version.manifest["feeds"]) >= {"gp_registrations", "surveys"}
+    assert all(f["received_at"] for f in version.manifest["feeds"].values())
+
+
+def test_every_model_states_its_grain_and_runs_after_what_it_uses():
+    models = {p.stem: p.read_text() for p in (config.MODELS_DIR).rglob("*.sql") if p.name != "macros.sql"}
+    for name, sql in models.items():
+        assert model_grain(sql), f"{name}.sql has no '-- grain:' first line"
+    order = dependency_order(models)
+    assert order.index("stg_persons") < order.index("stg_person_month") < order.index("dim_locality")
+    assert order.index("agg_population_month") < order.index("agg_activity_month")
+    assert set(MARTS) <= {p.stem for p in (config.MODELS_DIR / "marts").glob("*.yml")}
+
+
+def test_standard_dimensions_use_the_standard_codes(small_demo):
+    cur, _ = store.MartReader(small_demo / "marts").cursor()
+    values = dict(cur.execute("""
+        SELECT 'age_band', list(DISTINCT age_band ORDER BY age_band) FROM agg_population_month
+        UNION ALL SELECT 'send_status', list(DISTINCT send_status ORDER BY send_status) FROM agg_population_month
+        UNION ALL SELECT 'ethnicity', list(DISTINCT ethnicity ORDER BY ethnicity) FROM agg_population_month
+    """).fetchall())
+    assert values["age_band"] == sorted(["0-4", "5-10", "11-15", "16-17", "18-25"])
+    assert values["send_status"] == ["EHCP", "No SEND", "SEN support"]
+    assert set(values["ethnicity"]) <= {"Asian", "Black", "Mixed", "White", "Other", "Not known"}
+    localities = cur.execute("SELECT count(*) FROM dim_locality").fetchone()[0]
+    assert localities == 8
+
+
+def test_survey_comments_are_redacted_and_small_groups_withheld(small_demo):
+    import json
+
+    cur, _ = store.MartReader(small_demo / "marts").cursor()
+    truth = json.loads((small_demo / "feeds" / "small" / "ground_truth.json").read_text())
+    planted = truth["survey"]["planted_identifiers"]
+    assert planted
+    shown = dict(cur.execute("SELECT response_id, comment_redacted FROM fct_survey_responses").fetchall())
+    for item in planted:
+        text = shown[item["response_id"]]
+        if text is not None:
+            assert item["value"] not in text, item
+    small = cur.execute("""
+        SELECT count(*) FILTER (WHERE comment_redacted IS NOT NULL), count(*) FILTER (WHERE comment_withheld)
+        FROM (SELECT *, count(*) OVER (PARTITION BY service, locality, quarter) AS n FROM fct_survey_responses)
+        WHERE n < 8
+    """).fetchone()
+    assert small[0] == 0 and small[1] > 0
+
+
+def test_a_failed_build_leaves_the_last_good_version_serving(demo_copy, tmp_path, monkeypatch):
+    before = store.current_version()
+    models = tmp_path / "models"
+    shutil.copytree(config.MODELS_DIR, models)
+    (models / "marts" / "fct_ks4.sql").write_text("-- grain: broken on purpose\nSELECT no_such_column FROM stg_persons")
+    monkeypatch.setattr(config, "MODELS_DIR", models)
+    with pytest.raises(BuildError, match="model fct_ks4 failed"):
+        build()
+    assert store.current_version().name == before.name
+    assert not list((demo_copy / "marts").glob(".build-*")), "the half-built folder is removed"
+
+
+def test_a_killed_build_leaves_the_previous_version_serving(demo_copy):
+    before = store.current_version()
+    env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(demo_copy)}
+    proc = subprocess.Popen([sys.executable, "-m", "portal", "build"], cwd=config.REPO_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        partial: list[Path] = []
+        while time.monotonic() < deadline:  # wait until the build has written some marts, then kill it
+            partial = [p for d in (demo_copy / "marts").glob(".build-*") for p in d.glob("*.parquet")]
+            if len(partial) >= 3:
+                break
+            time.sleep(0.02)
+        assert len(partial) >= 3, "the build did not get far enough to be killed midway"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert store.current_version().name == before.name
+    assert not (store.current_version().path / "manifest.json").read_text() == ""
+    cur, version = store.MartReader(demo_copy / "marts").cursor()
+    assert version.name == before.name and cur.execute("SELECT count(*) FROM fct_referrals").fetchone()[0] > 0
+    assert store.list_versions(demo_copy / "marts") == [before.name], "the killed build published nothing"
+    # the next build removes the abandoned folder and publishes
+    after = build()
+    assert after.name != before.name and store.current_version().name == after.name
+    assert not list((demo_copy / "marts").glob(".build-*"))
+    assert store.list_versions(demo_copy / "marts") == [before.name, after.name]

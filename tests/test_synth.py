@@ -1,0 +1,81 @@
+"""The synthetic generator: reproducible, realistic identifiers, drawable boundaries."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from portal.linkage import nhs_check_digit_ok
+from portal.synth import SCALES, as_of_for, generate
+from portal.synth.generator import add_years, age_at, days, nhs_numbers
+
+
+def test_same_seed_gives_byte_identical_feeds(tmp_path, small_demo):
+    generate("small", tmp_path / "again")
+    first = small_demo / "feeds" / "small"
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "again").iterdir())
+    for name in names:
+        if name == "ground_truth.json":
+            continue  # holds person keys, which depend on each data directory's own linkage key
+        assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+    truth_a = json.loads((first / "ground_truth.json").read_text())
+    truth_b = json.loads((tmp_path / "again" / "ground_truth.json").read_text())
+    assert truth_a["autism_waits"] == truth_b["autism_waits"] and truth_a["melatonin"] == truth_b["melatonin"]
+
+
+def test_a_different_seed_gives_different_people(tmp_path):
+    a = nhs_numbers(np.random.default_rng(1), 1000)
+    b = nhs_numbers(np.random.default_rng(2), 1000)
+    assert len(set(a)) == 1000 and set(a) != set(b)
+    assert all(nhs_check_digit_ok(n) for n in a)
+
+
+def test_snapshot_date_and_scales():
+    import datetime as dt
+
+    assert as_of_for(dt.date(2026, 10, 31)) == dt.date(2026, 9, 30)
+    assert SCALES["county"].n_cyp == 350_000 and SCALES["county"].n_localities == 8
+    assert SCALES["county"].n_practices == 60
+
+
+def test_age_arithmetic_handles_leap_days():
+    dob = np.array([days(__import__("datetime").date(2008, 2, 29))])
+    assert age_at(dob, days(__import__("datetime").date(2026, 2, 28)))[0] == 17
+    assert age_at(dob, days(__import__("datetime").date(2026, 3, 1)))[0] == 18
+    assert add_years(dob, 18)[0] == days(__import__("datetime").date(2026, 3, 1))
+
+
+def test_boundaries_are_drawable_polygons_one_per_locality(small_demo):
+    collection = json.loads((small_demo / "feeds" / "small" / "geography_boundaries.geojson").read_text())
+    features = collection["features"]
+    assert len(features) == 8 and len({f["properties"]["locality"] for f in features}) == 8
+    for feature in features:
+        ring = feature["geometry"]["coordinates"][0]
+        assert ring[0] == ring[-1] and len(ring) > 10
+        area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:]))
+        assert area2 > 0, "exterior rings run counter-clockwise (RFC 7946)"
+    # neighbours share their border exactly: every edge used twice is used once in each direction
+    edges: dict = {}
+    for feature in features:
+        ring = [tuple(p) for p in feature["geometry"]["coordinates"][0]]
+        for a, b in zip(ring, ring[1:]):
+            edges[(a, b)] = edges.get((a, b), 0) + 1
+    shared = [e for e in edges if (e[1], e[0]) in edges]
+    assert shared and all(edges[e] == 1 for e in edges)
+
+
+def test_waits_and_rates_follow_published_figures(small_demo):
+    feeds = small_demo / "feeds" / "small"
+    referrals = pd.read_csv(feeds / "community_referrals.csv", encoding="utf-8-sig", dtype=str)
+    waiting = referrals[referrals["seen_date"].isna()].copy()
+    waiting["weeks"] = (pd.Timestamp("2026-09-30") - pd.to_datetime(waiting["referral_date"], dayfirst=True)).dt.days / 7
+    therapy = waiting[waiting["service"].isin(["SLT", "OT", "PHYSIO", "PAEDS"])]
+    share_over_18 = (therapy["weeks"] > 18).mean()
+    assert 0.4 <= share_over_18 <= 0.75
+    truth = json.loads((feeds / "ground_truth.json").read_text())
+    assert 3.5 <= truth["prevalence_age_5_15"]["ehcp_pct"] <= 7
+    assert 11 <= truth["prevalence_age_5_15"]["sen_support_pct"] <= 18
+    assert 12 <= truth["attainment"]["mean_attainment8"]["EHCP"] <= 18
+    assert 46 <= truth["attainment"]["mean_attainment8"]["No SEND"] <= 53
