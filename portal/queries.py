@@ -486,10 +486,8 @@ def run(name: str, user: User, filters: Filters | Mapping | None = None, **param
     sql, binds = _render(spec, filters, bound, scope_values, as_of_date(version))
 
     unsuppressed = user.sees_unsuppressed or not spec.aggregate
-    cache_key = (
-        spec.name, spec.digest, _freeze(binds), user.role if spec.aggregate else spec.output,
-        _freeze(scope_values), unsuppressed, version.name,
-    )
+    # The role matters only through suppression and scope, so roles that see the same figures share them.
+    cache_key = (spec.name, spec.digest, _freeze(binds), _freeze(scope_values), unsuppressed, version.name)
     cached = None if spec.output == "identifiable" else _cache.get(cache_key)
     if cached is not None:
         cache_stats["hits"] += 1

@@ -295,13 +295,14 @@ def test_cache_is_keyed_by_query_params_role_scope_and_version(tiny_marts):
     hits = queries.cache_stats["hits"]
     first = queries.run("people_by_locality", COMMISSIONER)
     queries.run("people_by_locality", User("other", "Other", "commissioner"))
-    assert queries.cache_stats["hits"] == hits + 1  # same role, same params: shared
+    queries.run("people_by_locality", User("gp9", "GP", "gp", practice_code="P001"))
+    assert queries.cache_stats["hits"] == hits + 2  # same figures (suppressed, unscoped): shared
     queries.run("people_by_locality", ANALYST)
     queries.run("people_by_locality", COMMISSIONER, {"send_status": "EHCP"})
-    assert queries.cache_stats["hits"] == hits + 1
+    assert queries.cache_stats["hits"] == hits + 2
     queries.run("service_waiting_list", CLINICIAN_ASD_NORTH)
     east = queries.run("service_waiting_list", User("c2", "C2", "clinician", service="ASD", locality="Eastbrook"))
-    assert queries.cache_stats["hits"] == hits + 1 and set(east.df.pseudo_id).isdisjoint(
+    assert queries.cache_stats["hits"] == hits + 2 and set(east.df.pseudo_id).isdisjoint(
         queries.run("service_waiting_list", CLINICIAN_ASD_NORTH).df.pseudo_id)
 
     first.df.loc[0, "n_people"] = 999  # a caller changing its copy must not change the cached result
