@@ -6,6 +6,7 @@ import streamlit as st
 from portal import cohorts, ui
 from portal.cohorts import CohortDefinition, CohortError
 from portal.journeys import gp_cohort_finder as journey
+from portal.journeys.operational import draw_chart
 from portal.roles import GP
 
 user, filters = ui.page_setup("GP cohort finder", __file__)
@@ -22,8 +23,9 @@ st.markdown(f"Find children and young people registered with **{practice}** for 
             "The list shows identifiable patient data: every view and download is recorded.")
 
 # --- the cohort definition ---------------------------------------------------------------------------
-KEYS = {"send_status": "cohort_send_status", "conditions": "cohort_conditions", "no_event": "cohort_no_event",
+KEYS = {"send_status": "cohort_send_status", "no_event": "cohort_no_event",
         "no_event_months": "cohort_no_event_months"}
+CONDITION_KEYS = {concept: f"cohort_condition_{concept}" for concept in cohorts.CONDITIONS}
 NO_EVENT_OFF = "(no event rule)"
 default = cohorts.CohortDefinition("EHCP", ("asthma",), "asthma_review", 12)
 st.session_state.setdefault("cohort_definition", default.to_dict())
@@ -31,7 +33,8 @@ st.session_state.setdefault("cohort_definition", default.to_dict())
 
 def _load_into_form(definition: CohortDefinition) -> None:
     st.session_state[KEYS["send_status"]] = definition.send_status
-    st.session_state[KEYS["conditions"]] = [cohorts.CONDITIONS[c] for c in definition.conditions]
+    for concept, key in CONDITION_KEYS.items():
+        st.session_state[key] = concept in definition.conditions
     st.session_state[KEYS["no_event"]] = cohorts.EVENTS[definition.no_event] if definition.no_event else NO_EVENT_OFF
     st.session_state[KEYS["no_event_months"]] = definition.no_event_months
 
@@ -53,13 +56,12 @@ if saved:
                  placeholder="Choose a saved cohort", key="cohort_saved_choice", on_change=_use_saved)
 
 event_labels = {label: concept for concept, label in cohorts.EVENTS.items()}
-condition_labels = {label: concept for concept, label in cohorts.CONDITIONS.items()}
 with st.form("cohort_form"):
     st.subheader("Who should be on the list?", anchor=False)
-    left, middle = st.columns(2)
-    left.selectbox("SEND status", cohorts.SEND_CHOICES, key=KEYS["send_status"])
-    middle.multiselect("Has all of these conditions", list(condition_labels), key=KEYS["conditions"],
-                       placeholder="Choose conditions (optional)")
+    st.selectbox("SEND status", cohorts.SEND_CHOICES, key=KEYS["send_status"])
+    st.markdown("**Has all of these conditions** (tick none, one or more)")
+    for column, (concept, label) in zip(st.columns(len(cohorts.CONDITIONS)), cohorts.CONDITIONS.items()):
+        column.checkbox(label, key=CONDITION_KEYS[concept])
     left, middle = st.columns(2)
     left.selectbox("And has no record of", [NO_EVENT_OFF, *event_labels], key=KEYS["no_event"])
     middle.selectbox("In the last (months)", cohorts.MONTH_CHOICES, key=KEYS["no_event_months"])
@@ -70,7 +72,7 @@ if submitted:
         chosen_event = st.session_state[KEYS["no_event"]]
         definition = CohortDefinition(
             send_status=st.session_state[KEYS["send_status"]],
-            conditions=tuple(condition_labels[c] for c in st.session_state[KEYS["conditions"]]),
+            conditions=tuple(c for c, key in CONDITION_KEYS.items() if st.session_state.get(key)),
             no_event=None if chosen_event == NO_EVENT_OFF else event_labels[chosen_event],
             no_event_months=int(st.session_state[KEYS["no_event_months"]]),
         )
@@ -102,9 +104,7 @@ summary = journey.summary(shown, definition, result.as_of, practice)
 st.header(f"{len(shown):,} {'person' if len(shown) == 1 else 'people'} found", anchor=False)
 st.markdown(summary)
 if len(shown):
-    chart = journey.gap_chart(journey.gap_counts(shown, result.as_of), definition)
-    chart = chart.properties(description=f"{title}. {summary}"[:1000])
-    st.altair_chart(chart, theme=None, width="stretch")
+    draw_chart(journey.gap_chart(journey.gap_counts(shown, result.as_of), definition), f"{title}. {summary}")
     st.caption("Chart: people by time since the last relevant event. The table below lists the same people.")
 st.markdown(f"**Table: {title}** ({journey.filters_phrase(filters)})")
 if shown.empty:

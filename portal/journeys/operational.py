@@ -42,7 +42,7 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
     if summary:
         st.markdown(summary)
     if chart is not None and not table.empty:
-        st.altair_chart(chart.properties(description=f"{title}. {summary}"[:1000]), theme=None, width="stretch")
+        draw_chart(chart, f"{title}. {summary}")
         st.caption(f"Chart: {title}. The table below shows the same numbers.")
     st.markdown(f"**Table: {title}**")
     if table.empty:
@@ -63,6 +63,15 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
         st.markdown(f"**Where it comes from.** {meaning.source} Refreshed: {meaning.refreshed}.")
         if meaning.caveats:
             st.markdown(f"**Things to bear in mind.** {meaning.caveats}")
+
+
+def draw_chart(chart, alt_text: str) -> None:
+    """A chart with its text alternative, in our theme, without vega-embed's actions menu (its toggle has
+    no accessible name; the downloads give the numbers), as portal.ui.indicator_block draws them."""
+    import streamlit as st
+
+    chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
+    st.altair_chart(chart, theme=None, width="stretch")
 
 
 def audit_export(user, table_name: str, file_format: str, rows: int) -> None:
