@@ -24,6 +24,7 @@ import jwt
 import streamlit as st
 import streamlit.components.v1 as components
 import streamlit_authenticator as stauth
+from streamlit_authenticator.models import cookie_model
 
 from portal import config, ops
 from portal.roles import ROLE_LABELS, User
@@ -42,6 +43,34 @@ LOCKED = ("This account is locked for {minutes} minutes after repeated failed si
           "Try again later, or ask your portal administrator to unlock it.")
 
 _unmatchable_hash: str | None = None
+
+
+class _CookieManagerWithoutFrame:
+    """Takes the place of extra_streamlit_components' CookieManager inside streamlit-authenticator.
+
+    That component draws a hidden frame whose first report back triggers an extra rerun shortly after the
+    sign-in form appears; a "Sign in" click that lands in that window is lost (measured in the browser
+    tests on a busy machine). The library reads the cookie from st.context.cookies, and only calls set()
+    and delete() on this object; the portal writes and clears the cookie itself (write_pending_cookie).
+    """
+
+    def __init__(self, key: str = "init"):
+        self.cookies = dict(st.context.cookies)
+
+    def get(self, cookie: str):
+        return self.cookies.get(cookie)
+
+    def get_all(self, key: str | None = None) -> dict:
+        return self.cookies
+
+    def set(self, cookie, val, *args, **kwargs) -> None:
+        pass  # written by write_pending_cookie on the next run
+
+    def delete(self, cookie, *args, **kwargs) -> None:
+        pass  # cleared by write_pending_cookie on the next run
+
+
+cookie_model.stx = type("_NoFrameComponents", (), {"CookieManager": _CookieManagerWithoutFrame})
 
 
 def _never_matching_hash() -> str:
@@ -95,7 +124,7 @@ def login_screen(intro=None) -> None:
     credentials = authenticator.authentication_controller.authentication_model.credentials
     if intro:
         intro()
-    notice = st.session_state.pop(_NOTICE_KEY, None)
+    notice = st.session_state.get(_NOTICE_KEY)  # kept until the next sign-in, so a rerun keeps it
     if notice:
         st.info(notice)
     authenticator.login(location="main", key="portal-login", fields={
@@ -130,10 +159,10 @@ def _start_session(username: str, exp_date: float) -> None:
     session = ops.create_session(username, _cookie_binding(exp_date))
     ops.clear_failed_logins(username)
     ops.audit("login", username, {"session": session.session_id[:8]})
+    st.session_state.pop(_NOTICE_KEY, None)
     st.session_state[SESSION_ID_KEY] = session.session_id
     st.session_state["logout"] = None
-    # The library also writes this cookie from its own component, but a rerun can remove that component
-    # before the browser runs it; writing it again from the next run makes sure it arrives.
+    # The same token the library would write (see _CookieManagerWithoutFrame), written on the next run.
     token = jwt.encode({"username": username, "exp_date": exp_date}, config.get_secret("COOKIE_KEY"),
                        algorithm="HS256")
     st.session_state[_COOKIE_SCRIPT_KEY] = (token, int(ops.SESSION_HOURS * 3600))
