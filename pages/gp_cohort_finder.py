@@ -20,7 +20,9 @@ if practice_result is None:
 practice = (f"{practice_result.df.iloc[0]['practice_name']} ({user.practice_code})"
             if len(practice_result.df) else f"practice {user.practice_code}")
 st.markdown(f"Find children and young people registered with **{practice}** for a recall. "
-            "The list shows identifiable patient data: every view and download is recorded.")
+            "The list shows identifiable patient data: every view and download is recorded. The sidebar "
+            "filters for age band, sex, ethnicity, deprivation, SEND status and primary need narrow the list; "
+            "period and locality do not apply to it.")
 
 # --- the cohort definition ---------------------------------------------------------------------------
 KEYS = {"send_status": "cohort_send_status", "no_event": "cohort_no_event",

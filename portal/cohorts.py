@@ -117,12 +117,12 @@ class CohortDefinition:
         return ", ".join(clauses[:-1]) + (", and " if len(clauses) > 2 else ", ") + clauses[-1]
 
     def relevant_event_label(self) -> str:
-        """What the 'last relevant event' column holds for this definition."""
+        """What the 'last relevant event' column holds, as in 'time since their last asthma review'."""
         if self.no_event:
-            return f"the last {_PHRASES[self.no_event]} recorded (blank if never)"
+            return f"their last {_PHRASES[self.no_event]}"
         if self.conditions:
-            return "the latest record of the chosen conditions"
-        return "the latest record of asthma, obesity, autism or ADHD, or of a review"
+            return "their last record of " + _join_and([_PHRASES[c] for c in self.conditions]).replace(" and ", " or ")
+        return "their last record of asthma, obesity, autism, ADHD, or an asthma review or monitoring"
 
 
 _SEND_PHRASES = {

@@ -12,7 +12,7 @@ import pandas as pd
 
 from portal import requests as data_requests
 from portal import theme
-from portal.journeys.common import filters_phrase, join_names
+from portal.journeys.common import count_axis, filters_phrase, join_names
 
 STATUS_LABELS = {
     data_requests.SUBMITTED: "Submitted, waiting for an analyst",
@@ -51,7 +51,7 @@ def status_counts(items: list[data_requests.DataRequest]) -> pd.DataFrame:
 
 def status_chart(counts: pd.DataFrame, title: str) -> alt.Chart:
     return alt.Chart(counts, title=title).mark_bar(color=theme.NHS_BLUE).encode(
-        x=alt.X("Requests:Q", title="Number of requests", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=alt.X("Requests:Q", axis=count_axis(counts["Requests"].max(), "Number of requests")),
         y=alt.Y("Status:N", sort=list(data_requests.STATUSES), title=None),
         tooltip=["Status:N", "Requests:Q"],
     ).properties(height=180)

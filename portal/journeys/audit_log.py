@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from portal import ops, theme
-from portal.journeys.common import join_names
+from portal.journeys.common import count_axis, join_names
 
 MAX_ROWS = 5000
 # Events that concern identifiable data, called out in the summary.
@@ -131,7 +131,7 @@ def daily_counts(found: pd.DataFrame, top: int = 6) -> pd.DataFrame:
 def daily_chart(counts: pd.DataFrame) -> alt.Chart:
     return alt.Chart(counts, title="Audit entries per day, by event").mark_bar().encode(
         x=alt.X("Day:T", title="Day", axis=alt.Axis(format="%d %b")),
-        y=alt.Y("sum(Entries):Q", title="Entries", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("sum(Entries):Q", axis=count_axis(counts.groupby("Day")["Entries"].sum().max(), "Entries")),
         color=alt.Color("Event:N", scale=alt.Scale(range=theme.CATEGORICAL), title="Event"),
         tooltip=["Day:T", "Event:N", "Entries:Q"],
     ).properties(height=260)

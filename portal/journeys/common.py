@@ -85,3 +85,13 @@ def filters_phrase(filters, leave_out: tuple[str, ...] = ("locality",)) -> str:
     if not chosen:
         return ""
     return type(filters)(**chosen).describe().rsplit(" · ", 1)[0].replace(" · ", ", ")
+
+
+def count_axis(max_count, title: str, **kwargs):
+    """An Altair axis for small whole-number counts: one tick per whole number up to about ten ticks, so a
+    chart of 2 never shows ticks 0, 0.5, 1 labelled '0, 1, 1'."""
+    import altair as alt
+
+    top = int(max_count) if not is_missing(max_count) and max_count > 0 else 1
+    step = max(1, math.ceil(top / 10))
+    return alt.Axis(title=title, values=list(range(0, top + step, step)), format="d", **kwargs)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from portal import theme
 from portal.cohorts import EVENTS, LIST_COLUMNS, CohortDefinition
-from portal.journeys.common import filters_phrase as common_filters_phrase
+from portal.journeys.common import count_axis, filters_phrase as common_filters_phrase
 from portal.journeys.common import join_names
 
 NEVER = "never recorded"
@@ -78,7 +78,7 @@ def gap_chart(counts: pd.DataFrame, definition: CohortDefinition) -> alt.Chart:
     label = "Time since the last relevant event"
     return alt.Chart(counts, title=f"People by time since {definition.relevant_event_label()}").mark_bar(
         color=theme.NHS_BLUE).encode(
-        x=alt.X("People:Q", title="Number of people", axis=alt.Axis(tickMinStep=1, format="d")),
+        x=alt.X("People:Q", axis=count_axis(counts["People"].max(), "Number of people")),
         y=alt.Y(f"{label}:N", sort=list(GAP_BANDS), title=None),
         tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip("People:Q")],
     ).properties(height=200)
