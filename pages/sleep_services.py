@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from portal import maps, ui
+from portal.journeys.common import drawable
 from portal.journeys import sleep_services as journey
 
 user, filters = ui.page_setup("Sleep services", __file__)
@@ -38,7 +39,7 @@ if overall is not None and by_year is not None:
     ui.indicator_block(
         "Melatonin prescribing, year by year"
         + ("" if by == "all" else f", by {journey.BREAKDOWNS[by].lower()}"), by_year,
-        journey.trend_chart(by_year.df, by), summary=summary,
+        drawable(journey.trend_chart(by_year.df, by)), summary=summary,
         table=journey.table(by_year.display_df(), [
             "year_label", "group_value", "patients", "items", "population", "patients_per_1000",
         ]).rename(columns={"Group": journey.BREAKDOWNS[by]}),
@@ -49,7 +50,7 @@ if overall is not None and by_year is not None:
 overlap = ui.run("melatonin_comorbidity_overlap", filters)
 if overlap is not None:
     ui.indicator_block(
-        "Other conditions of children on melatonin", overlap, journey.overlap_chart(overlap.df),
+        "Other conditions of children on melatonin", overlap, drawable(journey.overlap_chart(overlap.df)),
         summary=journey.comorbidity_sentence(overlap.df),
         table=journey.table(overlap.display_df(), ["condition", "with_condition", "patients", "all_patients",
                                                    "pct_of_patients"]),

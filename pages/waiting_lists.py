@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from portal import ui
+from portal.journeys.common import drawable
 from portal.journeys import waiting_lists as journey
 from portal.roles import CLINICIAN
 
@@ -23,7 +24,7 @@ if by_service is None or by_locality_service is None:
 
 summary = journey.waiting_summary(service, by_service.df, by_locality_service.df)
 ui.indicator_block(
-    "Waiting now, by service", by_service, journey.service_chart(by_service.df, service), summary=summary,
+    "Waiting now, by service", by_service, drawable(journey.service_chart(by_service.df, service)), summary=summary,
     table=journey.display_table(by_service.display_df(), [
         "service", "n_waiting", "median_wait_weeks", "n_over_18_weeks", "pct_over_18_weeks",
         "n_over_52_weeks", "pct_over_52_weeks"]),
@@ -35,7 +36,7 @@ distribution = ui.run("wait_distribution", filters, service=service)
 if distribution is not None:
     ui.indicator_block(
         f"How long children have waited so far: {name}", distribution,
-        journey.distribution_chart(distribution.df, service),
+        drawable(journey.distribution_chart(distribution.df, service)),
         summary=journey.distribution_sentence(distribution.df, service),
         table=journey.display_table(distribution.display_df(), ["wait_band", "n_waiting"]),
         download_name="wait_distribution",
@@ -44,7 +45,7 @@ if distribution is not None:
 # --- where: locality x service ------------------------------------------------------------------------
 ui.indicator_block(
     "Longest waits, by locality and service", by_locality_service,
-    journey.heatmap_chart(by_locality_service.df),
+    drawable(journey.heatmap_chart(by_locality_service.df)),
     summary=journey.longest_wait_sentence(service, journey.longest_wait_locality(by_locality_service.df, service)),
     table=journey.display_table(by_locality_service.display_df(), [
         "locality", "service", "n_waiting", "median_wait_weeks", "n_waiting_year_ago", "median_wait_weeks_year_ago"]),
@@ -58,7 +59,7 @@ breakdown = ui.run("waits_by_breakdown", filters, service=service, by=by)
 if breakdown is not None:
     ui.indicator_block(
         f"Waiting for {name}, by {journey.BREAKDOWNS[by].lower()}", breakdown,
-        journey.breakdown_chart(breakdown.df, by), summary=journey.breakdown_sentence(breakdown.df, by),
+        drawable(journey.breakdown_chart(breakdown.df, by)), summary=journey.breakdown_sentence(breakdown.df, by),
         table=journey.display_table(breakdown.display_df(), [
             "group_value", "n_waiting", "median_wait_weeks", "n_over_18_weeks", "pct_over_18_weeks",
             "n_over_52_weeks", "pct_over_52_weeks"]).rename(columns={"Group": journey.BREAKDOWNS[by]}),
@@ -69,7 +70,7 @@ if breakdown is not None:
 trend = ui.run("waiting_trend_by_month", filters, service=service)
 if trend is not None:
     ui.indicator_block(
-        f"Waiting list for {name}, month by month", trend, journey.trend_chart(trend.df, service),
+        f"Waiting list for {name}, month by month", trend, drawable(journey.trend_chart(trend.df, service)),
         summary=journey.trend_sentence(trend.df, service),
         table=journey.display_table(trend.display_df(), ["month", "n_waiting", "n_over_18_weeks", "n_over_52_weeks"]),
         download_name="waiting_trend_by_month",
@@ -98,7 +99,7 @@ if user.role == CLINICIAN:
     if own is not None:
         mine = journey.service_name(user.service or "")
         ui.indicator_block(
-            f"Your list: {mine} in {user.locality}", own, journey.own_list_chart(own.df),
+            f"Your list: {mine} in {user.locality}", own, drawable(journey.own_list_chart(own.df)),
             summary=journey.own_list_sentence(own.df, user.service or "", user.locality or ""),
             table=journey.display_table(own.display_df(), [
                 "pseudo_id", "age_band", "send_status", "referral_date", "wait_weeks"]),

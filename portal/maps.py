@@ -250,7 +250,7 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
     # Borders as their own layer: besides drawing the edges, a second data object keeps Altair from hoisting
     # the fill layer's data to the top level when nothing is highlighted.
     borders = alt.Chart(_geo_data(collection, "borders")).mark_geoshape(
-        filled=False, stroke="#FFFFFF", strokeWidth=1.5,
+        filled=False, stroke="#FFFFFF", strokeWidth=1.5, aria=False,  # decoration: the fill layer is labelled
     ).project(type="mercator")
     layers = [filled, borders]
     if highlight:
@@ -265,7 +265,7 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
             # a white halo under dark text keeps the names readable on any shade
             for halo in (True, False):
                 layers.append(alt.Chart(labels).mark_text(
-                    fontSize=13, fontWeight="bold", color="#212B32", dy=-2,
+                    fontSize=13, fontWeight="bold", color="#212B32", dy=-2, aria=not halo,
                     **({"stroke": "#FFFFFF", "strokeWidth": 3} if halo else {}),
                 ).encode(longitude="lon:Q", latitude="lat:Q", text="area:N").project(type="mercator"))
     chart = alt.layer(*layers).properties(height=height)

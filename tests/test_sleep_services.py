@@ -95,3 +95,13 @@ def test_boundaries_found_beside_the_marts(tmp_path):
     loaded = journey.load_locality_boundaries(tmp_path)
     ring = loaded["features"][0]["geometry"]["coordinates"][0]
     assert loaded["features"][0]["properties"]["area"] == "A" and maps.signed_area(ring) < 0
+
+
+def test_empty_charts_are_not_drawn():
+    from portal.journeys.common import drawable
+
+    hidden = _need().assign(patients_per_1000=pd.NA)
+    assert drawable(journey.trend_chart(_by_year().assign(patients=pd.NA), "all")) is None
+    assert drawable(journey.trend_chart(_by_year(), "all")) is not None
+    boundaries = maps.to_feature_collection({"type": "FeatureCollection", "features": []})
+    assert drawable(journey.need_map(hidden, boundaries)) is not None  # a map of grey areas still informs

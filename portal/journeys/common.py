@@ -95,3 +95,19 @@ def count_axis(max_count, title: str, **kwargs):
     top = int(max_count) if not is_missing(max_count) and max_count > 0 else 1
     step = max(1, math.ceil(top / 10))
     return alt.Axis(title=title, values=list(range(0, top + step, step)), format="d", **kwargs)
+
+
+def drawable(chart):
+    """The chart, or None when it has nothing to draw (every value hidden or no rows).
+
+    An empty Vega mark is an unlabelled graphic to a screen reader (axe-core's svg-img-alt), and an
+    empty frame tells a sighted reader nothing; the block then shows its table and summary only.
+    """
+    if chart is None:
+        return None
+    layers = getattr(chart, "layer", None) or [chart]
+    for layer in layers:
+        data = getattr(layer, "data", None)
+        if data is None or not hasattr(data, "__len__") or len(data) > 0:
+            return chart  # inline GeoJSON or data set at the top level: assume drawable
+    return None
