@@ -9,7 +9,7 @@ from portal import filters as global_filters
 from portal import ops, store, ui
 from portal import requests as data_requests
 from portal.journeys import ask_for_data as journey
-from portal.journeys.operational import Meaning, block
+from portal.journeys.operational import Meaning, block, label_file_inputs
 from portal.requests import RequestError
 from portal.roles import ANALYST
 
@@ -35,6 +35,7 @@ def _show_flash() -> None:
         (st.success if kind == "success" else st.error)(message)
 
 
+NO_LEGAL_BASIS = "Not needed: no data that identifies people"
 tabs = st.tabs(["Ask for data", "My requests", "Inbox (analysts)"] if is_analyst else ["Ask for data", "My requests"])
 
 # --- the form --------------------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ with tabs[0]:
                 user, what=values["request_what"], why=values["request_why"],
                 needed_by=values["request_needed_by"], area=values["request_area"],
                 group=values["request_group"], identifiable=bool(values["request_identifiable"]),
-                legal_basis=values["request_legal_basis"])
+                legal_basis=None if values["request_legal_basis"] == NO_LEGAL_BASIS else values["request_legal_basis"])
         except RequestError as exc:
             _flash("error", str(exc))
             return
@@ -79,8 +80,8 @@ with tabs[0]:
                       max_chars=300, placeholder="For example: EHCP, aged 5-10", key="request_group")
         st.checkbox("I need data that identifies people (names, NHS numbers or dates of birth)",
                     key="request_identifiable")
-        st.selectbox("Legal basis (only if you need data that identifies people)", data_requests.LEGAL_BASES,
-                     index=None, placeholder="Choose a legal basis", key="request_legal_basis")
+        st.selectbox("Legal basis (only if you need data that identifies people)",
+                     [NO_LEGAL_BASIS, *data_requests.LEGAL_BASES], key="request_legal_basis")
         st.form_submit_button("Send request", type="primary", icon=":material/send:", on_click=_send_request)
     _show_flash()
 
@@ -173,6 +174,7 @@ if is_analyst:
                         act(data_requests.complete, link=link, note=note,
                             file_bytes=upload.getvalue() if upload else None,
                             file_name=upload.name if upload else None)
+                label_file_inputs()
                 with st.form(f"decline_{request.id}", clear_on_submit=True):
                     reason = st.text_area("Reason for declining")
                     if st.form_submit_button("Decline request"):

@@ -19,11 +19,12 @@ st.markdown("Every sign-in, every view and download of identifiable data, every 
             "request change is recorded here. Entries can be searched and downloaded, never changed or "
             "deleted. The sidebar filters do not apply to this page.")
 
+ALL_EVENTS = "All events"
 with st.form("audit_search"):
     text = st.text_input("Search for text (user, event, cohort, file name, ...)", max_chars=100, key="audit_text")
     left, right = st.columns(2)
-    events = left.multiselect("Events", journey.event_names(), format_func=journey.label, key="audit_events",
-                              placeholder="All events")
+    event = left.selectbox("Event", [ALL_EVENTS, *journey.event_names()], key="audit_event",
+                           format_func=lambda e: e if e == ALL_EVENTS else journey.label(e))
     username = right.text_input("User name", max_chars=64, key="audit_user")
     left, right = st.columns(2)
     since = left.date_input("From", value=date.today() - timedelta(days=30), format="DD/MM/YYYY", key="audit_since")
@@ -33,7 +34,7 @@ with st.form("audit_search"):
 if since and until and since > until:
     st.error("'From' must be on or before 'To'.")
     st.stop()
-criteria = journey.AuditSearch(text=text, events=tuple(events), username=username or None, since=since, until=until)
+criteria = journey.AuditSearch(text=text, events=() if event == ALL_EVENTS else (event,), username=username or None, since=since, until=until)
 found = journey.search(criteria)
 capped = len(found) >= journey.MAX_ROWS
 block(

@@ -107,7 +107,7 @@ st.header(f"{len(shown):,} {'person' if len(shown) == 1 else 'people'} found", a
 st.markdown(summary)
 if len(shown):
     draw_chart(journey.gap_chart(journey.gap_counts(shown, result.as_of), definition), f"{title}. {summary}")
-    st.caption("Chart: people by time since the last relevant event. The table below lists the same people.")
+    st.markdown("Chart: people by time since the last relevant event. The table below lists the same people.")
 st.markdown(f"**Table: {title}** ({journey.filters_phrase(filters)})")
 if shown.empty:
     st.info("Nobody matches this cohort.")

@@ -43,7 +43,7 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
         st.markdown(summary)
     if chart is not None and not table.empty:
         draw_chart(chart, f"{title}. {summary}")
-        st.caption(f"Chart: {title}. The table below shows the same numbers.")
+        st.markdown(f"Chart: {title}. The table below shows the same numbers.")  # caption grey fails contrast
     st.markdown(f"**Table: {title}**")
     if table.empty:
         st.info(empty_message)
@@ -72,6 +72,29 @@ def draw_chart(chart, alt_text: str) -> None:
 
     chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
     st.altair_chart(chart, theme=None, width="stretch")
+
+
+# Streamlit's file uploader leaves its hidden <input type=file> without a label (axe "label"); give each one
+# the uploader's visible label. A same-origin component frame may reach its parent page.
+_LABEL_FILE_INPUTS = """<script>
+const doc = parent.document;
+function labelFileInputs() {
+  doc.querySelectorAll('input[data-testid="stFileUploaderDropzoneInput"]:not([aria-label])').forEach((input) => {
+    const box = input.closest('[data-testid="stFileUploader"]');
+    const label = box && box.querySelector('[data-testid="stWidgetLabel"]');
+    input.setAttribute('aria-label', (label && label.innerText.trim()) || 'Choose a file');
+  });
+}
+labelFileInputs();
+new MutationObserver(labelFileInputs).observe(doc.body, {childList: true, subtree: true});
+</script>"""
+
+
+def label_file_inputs() -> None:
+    """Call once on a page with a file uploader (see _LABEL_FILE_INPUTS)."""
+    import streamlit.components.v1 as components
+
+    components.html(_LABEL_FILE_INPUTS, height=0)
 
 
 def audit_export(user, table_name: str, file_format: str, rows: int) -> None:
