@@ -258,20 +258,21 @@ def _link(contract: Contract, typed: pa.Table, con: duckdb.DuckDBPyConnection) -
                           "first, or ingest the whole folder so the spine goes first.")
     con.register("feed_in", typed)
     has_demographics = contract.linkage == "nhs_number_or_demographics"
+    # equality-only joins, so DuckDB hashes them (a condition like "nhs_number IS NULL" in ON would not)
     fallback = ""
     if has_demographics:
         fallback = (
             "LEFT JOIN (SELECT date_of_birth, postcode_norm, sex, any_value(person_key) AS pk, count(*) AS n "
             f"FROM read_parquet('{index.as_posix()}') GROUP BY ALL) d "
-            "ON f.nhs_number IS NULL AND d.date_of_birth = f.date_of_birth AND d.sex = f.sex "
-            "AND d.postcode_norm = upper(regexp_replace(f.postcode, '\\s+', '', 'g'))")
-    key_expr = "s.person_key" + (" , CASE WHEN d.n = 1 THEN d.pk END" if has_demographics else "")
-    method = ("CASE WHEN s.person_key IS NOT NULL THEN 'nhs_number' "
-              + ("WHEN d.n = 1 THEN 'demographics' " if has_demographics else "") + "END")
+            "ON d.date_of_birth = f.date_of_birth AND d.sex = f.sex AND d.postcode_norm = f._postcode_norm")
+    fallback_key = "CASE WHEN f.nhs_number IS NULL AND d.n = 1 THEN d.pk END" if has_demographics else "NULL"
+    postcode = ("upper(regexp_replace(postcode, '\\s+', '', 'g'))" if has_demographics else "NULL")
     out = con.execute(
-        f"SELECT coalesce({key_expr}) AS person_key, "
+        f"SELECT coalesce(s.person_key, {fallback_key}) AS person_key, "
         + ", ".join(f"f.{c}" for c in keep)
-        + f", {method} AS link_method FROM feed_in f "
+        + f", CASE WHEN s.person_key IS NOT NULL THEN 'nhs_number' WHEN {fallback_key} IS NOT NULL "
+        "THEN 'demographics' END AS link_method "
+        f"FROM (SELECT *, {postcode} AS _postcode_norm FROM feed_in) f "
         f"LEFT JOIN read_parquet('{index.as_posix()}') s ON s.nhs_number = f.nhs_number {fallback}"
     ).fetch_arrow_table()
     con.unregister("feed_in")
