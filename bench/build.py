@@ -35,6 +35,7 @@ class BuildResult:
     phases: dict[str, float] = field(default_factory=dict)
     output_tail: str = ""
     data_bytes: int = 0       # size of the data directory afterwards
+    cpu_seconds: float = 0.0  # user + system CPU of the whole tree: what the build costs on an idle machine
 
     @property
     def ok(self) -> bool:
@@ -101,4 +102,5 @@ def build(scale: str, data_dir: Path, fresh: bool = True, timeout_s: float = 360
         peak_process_rss=(rusage.ru_maxrss * 1024) if rusage else 0,  # Linux reports kilobytes
         returncode=returncode, phases=phases, output_tail="\n".join(output.splitlines()[-15:]),
         data_bytes=_dir_bytes(data_dir),
+        cpu_seconds=(rusage.ru_utime + rusage.ru_stime) if rusage else 0.0,
     )
