@@ -23,5 +23,5 @@ def test_ehcp_journey_in_the_browser(page, login, demo_users, axe_violations, sc
     assert changed != first
     assert same_cells(changed, csv_rows(download_bytes(page, "Download CSV: Decisions within 6 weeks and plans within 20 weeks")))
 
-    assert axe_violations(page) == []
     screenshot(page, "ehcp-journey-analyst")
+    assert axe_violations(page) == []

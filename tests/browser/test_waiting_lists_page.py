@@ -39,8 +39,8 @@ def test_commissioner_view_filter_download_and_accessibility(page, login, demo_u
     assert after != before
     assert same_cells(after, csv_rows(download_bytes(page, "Download CSV: Waiting now, by service")))
 
-    assert axe_violations(page) == []
     screenshot(page, "waiting-lists-commissioner")
+    assert axe_violations(page) == []
 
 
 def test_clinician_sees_their_own_list(page, login, demo_users, axe_violations, screenshot):
@@ -50,5 +50,5 @@ def test_clinician_sees_their_own_list(page, login, demo_users, axe_violations, 
     heading.scroll_into_view_if_needed()
     assert page.get_by_role("button", name="Download CSV: Your list").count() == 1 or \
         page.get_by_role("button", name="Download CSV: Your list: Autism assessment in", exact=False).count() == 1
-    assert axe_violations(page) == []
     screenshot(page, "waiting-lists-clinician")
+    assert axe_violations(page) == []
