@@ -33,7 +33,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, queries, suppression
+from portal import config, markdown, queries, suppression
 from portal import filters as global_filters
 from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
 from portal.roles import User
@@ -213,7 +213,7 @@ def indicator_block(
     st.markdown(f"**Table: {title}** ({filters_text(result)})")
     show_table(shown)
     if result.suppressed:
-        st.caption(_escape_markdown(suppression.SUPPRESSED_NOTE))
+        st.caption(markdown.escape(suppression.SUPPRESSED_NOTE))
 
     about = provenance(result)
     left, right = st.columns(2)
@@ -273,13 +273,9 @@ def _for_html_table(table: pd.DataFrame):
     out = _arrow_safe(table)
     for column in out.columns:
         if out[column].dtype == object:
-            out[column] = out[column].map(lambda v: _escape_markdown(v) if isinstance(v, str) else v)
+            out[column] = out[column].map(lambda v: markdown.escape(v) if isinstance(v, str) else v)
     out = out.set_index(out.columns[0]) if len(out.columns) > 1 else out
     return out.style.format(precision=1, na_rep="")
-
-
-def _escape_markdown(text: str) -> str:
-    return re.sub(r"([*_`#\[\]<>|~])", r"\\\1", text)
 
 
 def _arrow_safe(table: pd.DataFrame) -> pd.DataFrame:
