@@ -327,9 +327,20 @@ def sidebar() -> Filters:
     notices += more
     st.session_state[SESSION_KEY] = _as_values(current)
     _sync_url(current, widget_keys)
-    for notice in notices:
-        st.info(notice, icon=":material/info:")
+    if notices:
+        st.info(_combined_notice(notices), icon=":material/info:")
     return current
+
+
+def _combined_notice(notices: list[str]) -> str:
+    """One short notice, with any text that came from the URL shown literally (never as a link)."""
+    from portal import markdown
+
+    if len(notices) == 1:
+        return markdown.escape(notices[0])
+    labels = [label for name, label in FILTER_LABELS.items() if any(n.startswith(f"{label} '") for n in notices)]
+    return ("Some filters in this link are not available in the current data, so their defaults are shown: "
+            + markdown.escape(", ".join(labels)) + ".")
 
 
 def _remember(name: str, key: str) -> None:

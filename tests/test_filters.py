@@ -190,6 +190,17 @@ def test_bad_url_values_show_a_notice_not_an_error(nav_app):
     assert dict(at.query_params) == {"sex": ["Male"]}  # the URL is corrected to what is shown
 
 
+def test_url_text_is_never_shown_as_markdown_and_several_problems_make_one_notice(nav_app):
+    at = _app(nav_app, locality="[click](https://ex.org)")
+    assert [i.value for i in at.info] == [
+        r"Locality '\[click\]\(https://ex\.org\)' is not available in the current data; "
+        r"showing all localities instead\."]
+    at = _app(nav_app, locality="Atlantis", sex="x", period="1999/00")
+    assert [i.value for i in at.info] == [
+        "Some filters in this link are not available in the current data, so their defaults are shown: "
+        "Period, Locality, Sex\."]
+
+
 def test_choosing_a_filter_updates_the_url_and_carries_to_the_next_page(nav_app):
     at = _app(nav_app)
     at.selectbox(key="filter_locality").set_value("Eastbrook").run()
