@@ -78,6 +78,10 @@ def test_trend_and_distribution_sentences():
     text = journey.distribution_sentence(distribution, "ASD")
     assert "The largest group has waited 52-78 weeks so far (60 children)" in text
     assert "65 of the 215 children shown have waited more than a year" in text
+    hidden = distribution.assign(n_waiting=[pd.NA] * 7 + [0])
+    assert journey.distribution_sentence(hidden, "ASD").startswith("Too few children are waiting in each band")
+    assert journey.distribution_sentence(distribution.assign(n_waiting=0), "ASD") == (
+        "Nobody is waiting for autism assessment with these filters.")
 
 
 def test_charts_leave_hidden_cells_out():

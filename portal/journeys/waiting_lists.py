@@ -313,7 +313,10 @@ def distribution_sentence(distribution: pd.DataFrame, service: str) -> str:
     shown = distribution.dropna(subset=["n_waiting"])
     total = shown["n_waiting"].sum()
     if total == 0:
-        return f"Nobody is shown waiting for {service_phrase(service)} with these filters."
+        if distribution["n_waiting"].isna().any():
+            return ("Too few children are waiting in each band to show the numbers safely with these filters; "
+                    "try a wider choice in the sidebar.")
+        return f"Nobody is waiting for {service_phrase(service)} with these filters."
     long_waits = shown[shown["wait_band"].isin(WAIT_BANDS[5:])]["n_waiting"].sum()
     biggest = shown.sort_values("n_waiting", ascending=False).iloc[0]
     return (f"The largest group has waited {biggest['wait_band']} so far ({fmt_count(biggest['n_waiting'])} children). "
