@@ -169,7 +169,13 @@ def filters_text(result: queries.QueryResult) -> str:
     """The filters a result reflects; published national statistics are whole-area figures the filters don't touch."""
     if result.query.output == "published":
         return "as published for whole areas; the filters do not apply"
-    return result.filters.describe()
+    text = result.filters.describe()
+    if "period" not in result.query.filters and "$period_" not in result.query.sql:
+        # a snapshot ("waiting now") or a fixed run of years: saying "last 12 months" would mislead
+        period = global_filters.period_phrase(result.filters.period)
+        base = text[: -len(period)].rstrip(" ·") if text.endswith(period) else text
+        text = (base + " · " if base else "") + "the period filter does not apply"
+    return text
 
 
 def _suppression_applies(result: queries.QueryResult) -> bool:
