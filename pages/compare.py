@@ -39,7 +39,7 @@ if headline:
     result = ui.run("compare_benchmarks", filters, indicator_ids=headline, la_codes=area.la_codes,
                     icb_code=area.icb_code)
     if result is not None:
-        card = journey.scorecard(result.df, catalogue, headline, area.codes)
+        card = journey.scorecard(result.df, catalogue, headline, area.codes, area.names)
         ui.indicator_block(
             "Headline indicators at a glance", result, journey.scorecard_chart(card),
             summary=journey.scorecard_summary(card, area.name),
@@ -63,7 +63,7 @@ detail = ui.run("compare_benchmarks", filters, indicator_ids=[indicator_id], la_
                 icb_code=area.icb_code)
 if detail is None:
     st.stop()
-focus_choices = journey.focus_options(detail.df, indicator_id, area.codes)
+focus_choices = journey.focus_options(detail.df, indicator_id, area.codes, area.names)
 if not focus_choices:
     st.info(f"There is no published figure for {area.name} on this indicator.")
     st.stop()

@@ -59,6 +59,7 @@ def test_polarity_low_and_no_polarity(catalogue):
 def test_icb_is_compared_with_england_and_its_nhs_region(catalogue):
     waits = catalogue["nhs_waits_speech_and_language_pct_over_18_weeks"]
     df = benchmarks([waits.id]).df
+    assert journey.focus_options(df, waits.id, AREA_LAS + [AREA_ICB], {AREA_ICB: "N and N ICB"}) == [(AREA_ICB, "N and N ICB")]
     assert journey.focus_options(df, waits.id, AREA_LAS + [AREA_ICB]) == [
         (AREA_ICB, "NHS Nottingham and Nottinghamshire Integrated Care Board")]
     table = journey.latest_table(df, waits, AREA_ICB)
@@ -168,3 +169,11 @@ def test_page_without_public_data_says_how_to_load_it(tiny_marts):
     assert not at.exception
     assert any("python -m portal public load FOLDER" in w.value for w in at.warning)
     assert not at.get("arrow_vega_lite_chart")
+
+
+def test_trend_summary_for_an_icb_named_by_the_area_file(catalogue):
+    waits = catalogue["nhs_waits_speech_and_language_pct_over_18_weeks"]
+    trend = journey.trend_table(benchmarks([waits.id]).df, waits, AREA_ICB)
+    text = journey.trend_summary(trend, waits, "N and N ICB")
+    assert text.startswith("N and N ICB: 11.8% in January 2023 and 25.4% in October 2023 (10 published periods).")
+    assert "England went from 35.1% to 39.7%" in text and text.endswith("Overall, worse.")

@@ -197,10 +197,13 @@ def _series_for(df: pd.DataFrame, indicator_id: str, focus_code: str) -> pd.Data
     return rows.copy()
 
 
-def focus_options(df: pd.DataFrame, indicator_id: str, order: list[str] | None = None) -> list[tuple[str, str]]:
-    """(code, name) of the configured areas with any figure for the indicator, in ``order`` (the area file's)."""
+def focus_options(df: pd.DataFrame, indicator_id: str, order: list[str] | None = None,
+                  names: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """(code, name) of the configured areas with any figure for the indicator, in ``order`` (the area file's),
+    named as in ``names`` (the area file's short names) where given, else as published."""
     areas = df[(df.indicator_id == indicator_id) & (df.comparator == "area")]
-    found = dict(zip(areas.area_code, areas.area_name))
+    found = dict(zip(areas.area_code, areas.area_name)) | {c: n for c, n in (names or {}).items()
+                                                           if c in set(areas.area_code)}
     codes = [c for c in (order or []) if c in found] + sorted(c for c in found if c not in (order or []))
     return [(code, found[code]) for code in codes]
 
@@ -279,14 +282,14 @@ def _series_order(rows: pd.DataFrame) -> list[str]:
 
 
 def scorecard(df: pd.DataFrame, catalogue: dict[str, Indicator], ids: list[str],
-              order: list[str] | None = None) -> pd.DataFrame:
+              order: list[str] | None = None, names: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per headline indicator and configured area: latest figure against each benchmark."""
     out = []
     for indicator_id in ids:
         indicator = catalogue.get(indicator_id)
         if indicator is None:
             continue
-        for code, name in focus_options(df, indicator_id, order):
+        for code, name in focus_options(df, indicator_id, order, names):
             rows = _series_for(df, indicator_id, code)
             latest, previous = latest_period(rows)
             at = rows[rows.period_end == latest.period_end]
@@ -313,15 +316,18 @@ def scorecard(df: pd.DataFrame, catalogue: dict[str, Indicator], ids: list[str],
     return pd.DataFrame(out)
 
 
-SCORECARD_COLUMNS = ["Indicator", "Area", "Period", "Value", "Note", "England", "Region", "Neighbours' average",
-                     "Compared with England", "Compared with neighbours", "Rank", "Change", "Better direction"]
+# The at-a-glance table: narrow enough to read on a laptop; region and neighbours are in the detail view.
+SCORECARD_COLUMNS = ["Indicator", "Area", "Period", "Value", "England", "Compared with England", "Rank", "Change"]
 
 
 def trend_summary(trend: pd.DataFrame, indicator: Indicator, area_name: str) -> str:
-    """How the area's figure moved from its first to its latest published period, against England."""
-    if area_name not in trend.columns or trend[area_name].dropna().empty:
+    """How the area's figure moved from its first to its latest published period, against England.
+
+    The area is the table's first series (see :func:`trend_table`); ``area_name`` is how to call it."""
+    column = trend.columns[1] if len(trend.columns) > 1 else None
+    if column is None or column == "England" or trend[column].dropna().empty:
         return f"There is no run of published figures for {area_name} on this indicator."
-    own = trend[["Period", area_name]].dropna()
+    own = trend[["Period", column]].dropna().rename(columns={column: area_name})
     first, last = own.iloc[0], own.iloc[-1]
     text = (f"{area_name}: {indicator.fmt(first[area_name])} in {first['Period']} and "
             f"{indicator.fmt(last[area_name])} in {last['Period']} ({len(own)} published periods).")

@@ -38,6 +38,11 @@ class Area:
         """Every configured code, LAs first (the order the page lists areas in)."""
         return self.la_codes + ([self.icb[0]] if self.icb else [])
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Each configured code's name as the area file gives it (shorter than some published names)."""
+        return dict(self.local_authorities + ((self.icb,) if self.icb else ()))
+
     def label(self, code: str) -> str:
         for c, n in self.local_authorities + ((self.icb,) if self.icb else ()):
             if c == code:
