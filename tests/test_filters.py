@@ -198,7 +198,7 @@ def test_url_text_is_never_shown_as_markdown_and_several_problems_make_one_notic
     at = _app(nav_app, locality="Atlantis", sex="x", period="1999/00")
     assert [i.value for i in at.info] == [
         "Some filters in this link are not available in the current data, so their defaults are shown: "
-        "Period, Locality, Sex\."]
+        "Period, Locality, Sex."]
 
 
 def test_choosing_a_filter_updates_the_url_and_carries_to_the_next_page(nav_app):
