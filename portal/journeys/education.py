@@ -94,8 +94,10 @@ def gap_table(df: pd.DataFrame, keys: list[str], key_labels: dict[str, str]) -> 
     return shown.astype(object).where(shown.notna(), "*")
 
 
-def attainment_chart(df: pd.DataFrame) -> alt.Chart:
+def attainment_chart(df: pd.DataFrame) -> alt.Chart | None:
     data = df.dropna(subset=["mean_attainment8"]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     statuses = [s for s in STATUSES if s in set(data["send_status"])]
     return alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("academic_year:N", title="Academic year", axis=alt.Axis(labelAngle=0)),
@@ -138,11 +140,13 @@ def attainment_summary(df: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
-def gap_chart(df: pd.DataFrame, label: str) -> alt.Chart:
+def gap_chart(df: pd.DataFrame, label: str) -> alt.Chart | None:
     """Bar chart of each group's gap (no SEN minus EHCP, and minus SEN support)."""
     wide = gaps(df, ["group_value"])
     long = wide.melt(id_vars=["group_value"], value_vars=["gap_EHCP", "gap_SEN support"], var_name="gap",
                      value_name="points").dropna(subset=["points"])
+    if long.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     long["gap"] = long["gap"].map({"gap_EHCP": "EHCP", "gap_SEN support": "SEN support"})
     return alt.Chart(long).mark_bar().encode(
         y=alt.Y("group_value:N", title=label),
@@ -174,8 +178,10 @@ def gap_sentence(df: pd.DataFrame, label: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ absence
-def absence_chart(df: pd.DataFrame, measure: str) -> alt.Chart:
+def absence_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
     data = df.dropna(subset=[measure]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     statuses = [s for s in STATUSES if s in set(data["send_status"])]
     title = ABSENCE_MEASURES[measure]
     return alt.Chart(data).mark_line(point=True).encode(
@@ -219,8 +225,10 @@ def absence_summary(df: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
-def absence_group_chart(df: pd.DataFrame, measure: str, label: str) -> alt.Chart:
+def absence_group_chart(df: pd.DataFrame, measure: str, label: str) -> alt.Chart | None:
     data = df.dropna(subset=[measure]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     statuses = [s for s in STATUSES if s in set(data["send_status"])]
     title = ABSENCE_MEASURES[measure]
     return alt.Chart(data).mark_bar().encode(

@@ -59,8 +59,10 @@ def _groups(data: pd.DataFrame) -> list[str]:
     return [g for g in GROUP_ORDER if g in present]
 
 
-def trend_chart(df: pd.DataFrame, measure: str) -> alt.Chart:
+def trend_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
     data = df.dropna(subset=[measure]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     groups = _groups(data)
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
         x=alt.X("month:T", title="Month"),
@@ -108,8 +110,10 @@ def trend_summary(df: pd.DataFrame, measure: str) -> str:
     return text
 
 
-def group_chart(df: pd.DataFrame, measure: str, label: str) -> alt.Chart:
+def group_chart(df: pd.DataFrame, measure: str, label: str) -> alt.Chart | None:
     data = df.dropna(subset=[measure]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     order = [g for g in ("SEND", "No SEND") if g in set(data["send_group"])]
     return alt.Chart(data).mark_bar().encode(
         y=alt.Y("group_value:N", title=label),
@@ -163,7 +167,7 @@ def run_impact(series: pd.DataFrame, intervention: dt.date, seasonality: str = "
         return Impact(None, str(exc))
 
 
-def impact_chart(result: its.ITSResult, measure: str, group: str) -> alt.Chart:
+def impact_chart(result: its.ITSResult, measure: str, group: str) -> alt.Chart | None:
     lines = result.lines.copy()
     lines["month"] = pd.to_datetime(lines["month"])
     observed = lines[["month", "observed"]].rename(columns={"observed": "value"}).assign(series="Recorded")

@@ -81,10 +81,12 @@ def display_table(table: pd.DataFrame, measure_key: str, by: str) -> pd.DataFram
     return shown.astype(object).where(shown.notna(), "*")
 
 
-def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> alt.Chart:
+def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> alt.Chart | None:
     m = MEASURES[measure_key]
     label = BREAKDOWNS[by]
     data = table.dropna(subset=["rate"]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     data["group"] = data["group"].astype(str)
     x_title = f"{m.title}, {m.unit} (95% confidence interval)"
     base = alt.Chart(data).encode(y=alt.Y("group:N", title=label, sort=list(data["group"])))

@@ -57,8 +57,10 @@ def quarter_label(ts) -> str:
     return f"{ts.year} Q{(ts.month - 1) // 3 + 1}"
 
 
-def trend_chart(df: pd.DataFrame, by: str) -> alt.Chart:
+def trend_chart(df: pd.DataFrame, by: str) -> alt.Chart | None:
     data = _group_names(df.dropna(subset=["mean_score"]), by)
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     data["quarter"] = pd.to_datetime(data["quarter"])
     groups = sorted(data["group_value"].unique())
     return alt.Chart(data).mark_line(point=True).encode(
@@ -92,8 +94,10 @@ def trend_sentence(df: pd.DataFrame, by: str) -> str:
             f"{quarter_label(quarters[0])} ({fmt_number(f_mean, 1)}).")
 
 
-def group_chart(df: pd.DataFrame, by: str) -> alt.Chart:
+def group_chart(df: pd.DataFrame, by: str) -> alt.Chart | None:
     data = _group_names(df.dropna(subset=["mean_score"]), by)
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     lowest = data["mean_score"].min() if len(data) else None
     data["marker"] = data["mean_score"].eq(lowest).map({True: "Lowest", False: "Other"})
     label = BREAKDOWNS[by]
@@ -135,8 +139,10 @@ def scores_summary(df: pd.DataFrame, by: str) -> str:
     return text
 
 
-def themes_chart(df: pd.DataFrame) -> alt.Chart:
+def themes_chart(df: pd.DataFrame) -> alt.Chart | None:
     data = df.dropna(subset=["comments"]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     return alt.Chart(data).mark_bar(color=theme.NHS_BLUE).encode(
         y=alt.Y("theme:N", title="Theme", sort="-x"),
         x=alt.X("comments:Q", title="Comments that can be shown"),

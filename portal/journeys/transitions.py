@@ -46,8 +46,10 @@ def table(df: pd.DataFrame, columns: list[str], group_label: str | None = None) 
     return rounded_for_display(df[[c for c in columns if c in df.columns]].rename(columns=labels), decimals=2)
 
 
-def age_chart(df: pd.DataFrame, measure: str) -> alt.Chart:
+def age_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
     data = df.dropna(subset=[measure]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     present = set(data["group_value"])
     groups = [g for g in GROUP_ORDER if g in present]
     lines = alt.Chart(data).mark_line(point=True).encode(
@@ -106,8 +108,10 @@ def age_summary(df: pd.DataFrame) -> str:
     return text
 
 
-def followup_chart(df: pd.DataFrame, by: str) -> alt.Chart:
+def followup_chart(df: pd.DataFrame, by: str) -> alt.Chart | None:
     data = df.dropna(subset=["pct_left_without_follow_up"]).copy()
+    if data.empty:
+        return None  # an empty chart is an unlabelled graphic to a screen reader
     label = FOLLOWUP_BREAKDOWNS[by]
     return alt.Chart(data).mark_bar(color=theme.NHS_BLUE).encode(
         x=alt.X("group_value:N", title=label, axis=alt.Axis(labelAngle=0 if by in ("year", "sex") else -30)),
