@@ -66,10 +66,10 @@ with tabs[0]:
             st.session_state.pop(key, None)
         _flash("success", f"Request {new.id} sent. You can follow it under 'My requests'.")
 
-    with st.form("data_request_form"):
-        st.text_area("What do you need?", max_chars=data_requests.MAX_TEXT, key="request_what",
+    with st.form("data_request_form", enter_to_submit=False):
+        st.text_area("What do you need?", key="request_what",
                      help="For example: number of children with an EHCP by school year, last 3 years.")
-        st.text_area("Why do you need it?", max_chars=data_requests.MAX_TEXT, key="request_why",
+        st.text_area("Why do you need it?", key="request_why",
                      help="What decision or work it is for.")
         left, right = st.columns(2)
         left.date_input("By when?", value=date.today() + timedelta(days=14), min_value=date.today(),
@@ -77,7 +77,7 @@ with tabs[0]:
         right.selectbox("For which area?", areas, key="request_area",
                         index=areas.index(filters.locality) if filters.locality in areas else 0)
         st.text_input("For which group of children or young people?", value=journey.default_group(filters),
-                      max_chars=300, placeholder="For example: EHCP, aged 5-10", key="request_group")
+                      placeholder="For example: EHCP, aged 5-10", key="request_group")
         st.checkbox("I need data that identifies people (names, NHS numbers or dates of birth)",
                     key="request_identifiable")
         st.selectbox("Legal basis (only if you need data that identifies people)",
@@ -111,7 +111,7 @@ with tabs[1]:
                     st.error(str(exc))
             if request.status == data_requests.QUESTION:
                 st.info(f"The analyst asks: {request.open_question}")
-                with st.form(f"answer_{request.id}", clear_on_submit=True):
+                with st.form(f"answer_{request.id}", clear_on_submit=True, enter_to_submit=False):
                     answer = st.text_area("Your answer", key=f"answer_text_{request.id}")
                     if st.form_submit_button("Send answer"):
                         try:
@@ -155,16 +155,16 @@ if is_analyst:
 
             if request.is_open:
                 analysts = [u.username for u in ops.list_users() if u.role == ANALYST and u.active]
-                with st.form(f"assign_{request.id}"):
+                with st.form(f"assign_{request.id}", enter_to_submit=False):
                     assignee = st.selectbox("Assign to", analysts,
                                             index=analysts.index(user.username) if user.username in analysts else 0)
                     if st.form_submit_button("Assign"):
                         act(data_requests.assign, assignee)
-                with st.form(f"ask_{request.id}", clear_on_submit=True):
+                with st.form(f"ask_{request.id}", clear_on_submit=True, enter_to_submit=False):
                     question = st.text_area("Ask the requester a question")
                     if st.form_submit_button("Send question"):
                         act(data_requests.ask_question, question)
-                with st.form(f"complete_{request.id}", clear_on_submit=True):
+                with st.form(f"complete_{request.id}", clear_on_submit=True, enter_to_submit=False):
                     st.markdown("**Complete the request** with a file, a link, or both.")
                     upload = st.file_uploader("Attach a file (CSV, Excel, Parquet or PDF)",
                                               type=["csv", "xlsx", "parquet", "pdf"])
@@ -175,7 +175,7 @@ if is_analyst:
                             file_bytes=upload.getvalue() if upload else None,
                             file_name=upload.name if upload else None)
                 label_file_inputs()
-                with st.form(f"decline_{request.id}", clear_on_submit=True):
+                with st.form(f"decline_{request.id}", clear_on_submit=True, enter_to_submit=False):
                     reason = st.text_area("Reason for declining")
                     if st.form_submit_button("Decline request"):
                         act(data_requests.decline, reason)

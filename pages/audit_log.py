@@ -20,12 +20,12 @@ st.markdown("Every sign-in, every view and download of identifiable data, every 
             "deleted. The sidebar filters do not apply to this page.")
 
 ALL_EVENTS = "All events"
-with st.form("audit_search"):
-    text = st.text_input("Search for text (user, event, cohort, file name, ...)", max_chars=100, key="audit_text")
+with st.form("audit_search", enter_to_submit=False):
+    text = st.text_input("Search for text (user, event, cohort, file name, ...)", key="audit_text")
     left, right = st.columns(2)
     event = left.selectbox("Event", [ALL_EVENTS, *journey.event_names()], key="audit_event",
                            format_func=lambda e: e if e == ALL_EVENTS else journey.label(e))
-    username = right.text_input("User name", max_chars=64, key="audit_user")
+    username = right.text_input("User name", key="audit_user")
     left, right = st.columns(2)
     since = left.date_input("From", value=date.today() - timedelta(days=30), format="DD/MM/YYYY", key="audit_since")
     until = right.date_input("To", value=date.today(), format="DD/MM/YYYY", key="audit_until")

@@ -53,7 +53,7 @@ st.header("Load a new feed file", anchor=False)
 st.markdown("Choose the feed, choose the file, and press **Check and load**. The file is checked against the "
             "feed's data contract. If it passes, the data is rebuilt and the pages show it straight away; if "
             "not, nothing changes and the report says what to correct.")
-with st.form("feed_upload_form", clear_on_submit=True):
+with st.form("feed_upload_form", clear_on_submit=True, enter_to_submit=False):
     feed = st.selectbox("Which feed is this file?", list(titles), format_func=lambda f: titles.get(f, f),
                         key="upload_feed")
     upload = st.file_uploader("Feed file (CSV, Excel or Parquet, up to 200 MB)", type=["csv", "xlsx", "parquet"],

@@ -58,7 +58,7 @@ if saved:
                  placeholder="Choose a saved cohort", key="cohort_saved_choice", on_change=_use_saved)
 
 event_labels = {label: concept for concept, label in cohorts.EVENTS.items()}
-with st.form("cohort_form"):
+with st.form("cohort_form", enter_to_submit=False):
     st.subheader("Who should be on the list?", anchor=False)
     st.selectbox("SEND status", cohorts.SEND_CHOICES, key=KEYS["send_status"])
     st.markdown("**Has all of these conditions** (tick none, one or more)")
@@ -147,8 +147,8 @@ def _save() -> None:
 
 with st.expander("Save this cohort so your practice can use it again",
                  expanded="cohort_save_message" in st.session_state):
-    with st.form("cohort_save_form", clear_on_submit=True):
-        st.text_input("Name for this cohort", max_chars=80, placeholder="e.g. Asthma recall, EHCP",
+    with st.form("cohort_save_form", clear_on_submit=True, enter_to_submit=False):
+        st.text_input("Name for this cohort", placeholder="e.g. Asthma recall, EHCP",
                       key="cohort_save_name")
         st.form_submit_button("Save cohort", icon=":material/save:", on_click=_save)
     if "cohort_save_message" in st.session_state:

@@ -61,11 +61,11 @@ class AuditSearch:
 
 def search(criteria: AuditSearch) -> pd.DataFrame:
     """Entries matching every given criterion, newest first (at most ``limit``)."""
-    text = criteria.text.strip()
+    text = criteria.text.strip()[:100]  # a search phrase, not a document
     like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if text else None
     params = {
         "like": like,
-        "username": (criteria.username or "").strip().lower() or None,
+        "username": (criteria.username or "").strip().lower()[:64] or None,
         "since": criteria.since.isoformat() if criteria.since else None,
         # entries are stamped with a full timestamp: "until" includes the whole of that day
         "until": (criteria.until + timedelta(days=1)).isoformat() if criteria.until else None,
