@@ -41,7 +41,8 @@ if overall is not None and by_year is not None:
         + ("" if by == "all" else f", by {journey.BREAKDOWNS[by].lower()}"), by_year,
         drawable(journey.trend_chart(by_year.df, by)), summary=summary,
         table=journey.table(by_year.display_df(), [
-            "year_label", "group_value", "patients", "items", "population", "patients_per_1000",
+            "year_label", *([] if by == "all" else ["group_value"]), "patients", "items", "population",
+            "patients_per_1000",
         ]).rename(columns={"Group": journey.BREAKDOWNS[by]}),
         download_name="melatonin_prescribing_by_year",
     )

@@ -116,6 +116,8 @@ def trend_chart(by_year: pd.DataFrame, by: str) -> alt.Chart:
 def overlap_chart(overlap: pd.DataFrame) -> alt.Chart:
     data = overlap.copy()
     data["pct_of_patients"] = data["pct_of_patients"].astype("Float64")
+    # hidden cells read "*" as in the tables, never "null"
+    data["label"] = data["pct_of_patients"].map(lambda v: "*" if is_missing(v) else f"{float(v):.0f}%")
     base = alt.Chart(data).encode(
         x=alt.X("with_condition:N", title="Also has", sort=CONDITIONS, axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("condition:N", title="Condition", sort=CONDITIONS),
@@ -127,7 +129,7 @@ def overlap_chart(overlap: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("pct_of_patients:Q", title="% of children on melatonin", format=".1f")],
     )
     text = base.mark_text(fontSize=13).encode(
-        text=alt.Text("pct_of_patients:Q", format=".0f"),
+        text=alt.Text("label:N"),
         color=alt.condition("datum.pct_of_patients > 30", alt.value("white"), alt.value("#212B32")),
     )
     return (cells + text).properties(height=260, description=(
