@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-_ESCAPED = re.compile(r"\\([*_`#\[\]<>|~])")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before any ASCII punctuation
 
 
 def _unescape(frame: pd.DataFrame) -> pd.DataFrame:
