@@ -613,12 +613,13 @@ def _freeze(values: dict) -> tuple:
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in values.items()))
 
 
-_feed_dates: dict[str, dict[str, str]] = {}
+_feed_dates: dict[str, dict[str, str]] = {}  # by version folder (names repeat across data directories)
 
 
 def feed_refresh_dates(version: store.MartVersion, feeds: list[str]) -> dict[str, str]:
     """When each source feed last arrived: from the manifest if it says, else from the feed_status mart."""
-    if version.name not in _feed_dates:
+    key = str(version.path)
+    if key not in _feed_dates:
         dates: dict[str, str] = {}
         manifest_feeds = version.manifest.get("feeds")
         if isinstance(manifest_feeds, dict):
@@ -639,6 +640,6 @@ def feed_refresh_dates(version: store.MartVersion, feeds: list[str]) -> dict[str
                 dates = {str(feed): str(stamp)[:10] for feed, stamp in rows if stamp is not None} | dates
             except (duckdb.Error, store.MartsUnavailableError) as exc:
                 log.warning("feed_status unreadable in %s: %s", version.name, exc)
-        _feed_dates[version.name] = dates
-    known = _feed_dates[version.name]
+        _feed_dates[key] = dates
+    known = _feed_dates[key]
     return {feed: known.get(feed, "not recorded") for feed in feeds}
