@@ -487,7 +487,7 @@ def run(name: str, user: User, filters: Filters | Mapping | None = None, **param
 
     unsuppressed = user.sees_unsuppressed or not spec.aggregate
     # The role matters only through suppression and scope, so roles that see the same figures share them.
-    cache_key = (spec.name, spec.digest, _freeze(binds), _freeze(scope_values), unsuppressed, version.name)
+    cache_key = (spec.name, spec.digest, _freeze(binds), _freeze(scope_values), unsuppressed, str(version.path))
     cached = None if spec.output == "identifiable" else _cache.get(cache_key)
     if cached is not None:
         cache_stats["hits"] += 1
