@@ -241,6 +241,8 @@ def write_pending_cookie() -> None:
         return
     token, max_age = pending
     cookie = f"{COOKIE_NAME}={token}; path=/; max-age={max_age}; SameSite=Strict"
+    if (st.context.url or "").startswith("https:") or st.context.headers.get("X-Forwarded-Proto") == "https":
+        cookie += "; Secure"  # behind HTTPS the cookie must never travel over plain HTTP
     # A same-origin component frame may write its parent's cookies; the value is a JWT (URL-safe).
     components.html(f"<script>parent.document.cookie = {json.dumps(cookie)};</script>", height=0)
 
