@@ -52,6 +52,7 @@ LABELS = {
     "pct_over_18_weeks": "% over 18 weeks",
     "n_over_52_weeks": "Waiting over 52 weeks",
     "pct_over_52_weeks": "% over 52 weeks",
+    "n_waiting_year_ago": "Waiting a year ago",
     "median_wait_weeks_year_ago": "Median wait a year ago (weeks)",
     "group_value": "Group",
     "wait_band": "Time waited so far",
@@ -195,7 +196,7 @@ def breakdown_chart(breakdown: pd.DataFrame, by: str) -> alt.Chart:
     label = BREAKDOWNS.get(by, by)
     data = breakdown.dropna(subset=["median_wait_weeks"])
     return alt.Chart(data).mark_bar(color="#005EB8").encode(
-        y=alt.Y("group_value:N", title=label, sort="-x"),
+        y=alt.Y("group_value:N", title=label, sort="-x", axis=alt.Axis(labelLimit=260)),
         x=alt.X("median_wait_weeks:Q", title="Median wait so far (weeks)"),
         tooltip=[alt.Tooltip("group_value:N", title=label),
                  alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
@@ -224,9 +225,13 @@ def trend_chart(trend: pd.DataFrame, service: str) -> alt.Chart:
 def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
     data = by_locality_service.copy()
     data["service_name"] = data["service"].map(service_name)
+    data["median_wait_weeks"] = data["median_wait_weeks"].astype("Float64")
+    # hidden cells read "*" as in the tables, never "null"
+    data["label"] = data["median_wait_weeks"].map(lambda v: "*" if is_missing(v) else f"{float(v):.0f}")
+    services = [service_name(code) for code in SERVICES if code in set(data["service"])]
     base = alt.Chart(data).encode(
-        x=alt.X("service_name:N", title="Service", axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y("locality:N", title="Locality"),
+        x=alt.X("locality:N", title="Locality", axis=alt.Axis(labelAngle=0, orient="top", labelLimit=120)),
+        y=alt.Y("service_name:N", title="Service", sort=services, axis=alt.Axis(labelLimit=260)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("median_wait_weeks:Q", title="Median wait (weeks)", scale=alt.Scale(scheme="blues")),
@@ -234,12 +239,13 @@ def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
                  alt.Tooltip("n_waiting:Q", title="Waiting now", format=",")],
     )
-    text = base.mark_text(fontSize=12).encode(
-        text=alt.Text("median_wait_weeks:Q", format=".0f"),
+    text = base.mark_text(fontSize=13).encode(
+        text=alt.Text("label:N"),
         color=alt.condition("datum.median_wait_weeks > 40", alt.value("white"), alt.value("#212B32")),
     )
-    return (cells + text).properties(height=34 * max(1, data["locality"].nunique()) + 60, description=(
-        "Heat map: median wait in weeks for each service (across) in each locality (down); darker is longer."))
+    return (cells + text).properties(height=42 * max(1, len(services)) + 40, description=(
+        "Heat map: median wait in weeks for each service (down) in each locality (across); darker is longer. "
+        "A star means too few children to show."))
 
 
 # ---------------------------------------------------------------------------- waiting-well schemes
@@ -291,7 +297,7 @@ def service_chart(by_service: pd.DataFrame, chosen: str) -> alt.Chart:
     data["service_name"] = data["service"].map(service_name)
     data["median_wait_weeks"] = data["median_wait_weeks"].astype(float)
     return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("service_name:N", title="Service", sort="-x"),
+        y=alt.Y("service_name:N", title="Service", sort="-x", axis=alt.Axis(labelLimit=260)),
         x=alt.X("median_wait_weeks:Q", title="Median wait so far (weeks)"),
         color=alt.condition(alt.datum.service == chosen, alt.value("#005EB8"), alt.value("#768692")),
         tooltip=[alt.Tooltip("service_name:N", title="Service"),
