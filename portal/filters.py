@@ -320,7 +320,8 @@ def sidebar() -> Filters:
             else:
                 st.selectbox(FILTER_LABELS[name], [ALL_OPTION, *allowed[name]], key=key, on_change=_remember,
                              args=(name, key), format_func=lambda v, n=name: _option_label(n, v))
-        st.button("Clear all filters", on_click=_clear_filters, args=(widget_keys,), width="stretch")
+        st.button("Clear all filters", key="filter_clear", on_click=_clear_filters, args=(widget_keys,),
+                  width="stretch")
 
     chosen = {name: _from_widget(st.session_state[key]) for name, key in widget_keys.items()}
     current, more = from_values(chosen, allowed, as_of)
