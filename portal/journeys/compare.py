@@ -111,9 +111,8 @@ def indicator_choices(catalogue: pd.DataFrame, topic: str) -> list[str]:
 
 
 def area_intro(area) -> str:
-    las = join_names([name for _, name in area.local_authorities])
-    icb = f" and {area.icb[1]}" if area.icb else ""
-    return (f"This page compares {area.name} ({las}{icb}) with England, the region and each local authority's "
+    places = join_names(list(area.names.values()))
+    return (f"This page compares {places} with England, the region and each local authority's "
             "ten statistical neighbours, using published national statistics: DfE's EHC plans release and "
             "Local Authority Interactive Tool, NHS England's community health waiting lists and SEND Tribunal "
             "appeal rates. The figures are as published for whole local authorities and ICBs, so the filters in "
@@ -426,10 +425,10 @@ def latest_chart(table: pd.DataFrame, indicator: Indicator) -> alt.Chart:
     data = table.dropna(subset=["Value"])
     domain = [k for k in COMPARED_AS_COLOURS if k in set(data["Compared as"])]
     return alt.Chart(data).mark_bar().encode(
-        y=alt.Y("Area:N", sort="-x", title=None),
+        y=alt.Y("Area:N", sort="-x", title=None, axis=alt.Axis(labelLimit=300)),
         x=alt.X("Value:Q", title=_axis_title(indicator)),
         color=alt.Color("Compared as:N", scale=alt.Scale(domain=domain, range=[COMPARED_AS_COLOURS[k] for k in domain]),
-                        legend=alt.Legend(title=None, orient="bottom")),
+                        legend=alt.Legend(title=None, orient="bottom", labelLimit=300)),
         tooltip=["Area", "Compared as", "Period", alt.Tooltip("Value:Q", format=f",.{indicator.decimals}f"), "Rank"],
     ).properties(height=max(160, 26 * len(data)))
 
@@ -461,7 +460,8 @@ def scorecard_chart(card: pd.DataFrame) -> alt.Chart:
                 axis=alt.Axis(labelLimit=360)),
         x=alt.X("Position:Q", scale=alt.Scale(domain=[0, 100]),
                 title="Place among English authorities (0 = worst, 100 = best)"),
-        color=alt.Color("Area:N", scale=alt.Scale(range=theme.CATEGORICAL), legend=alt.Legend(title=None, orient="bottom")),
+        color=alt.Color("Area:N", scale=alt.Scale(range=theme.CATEGORICAL),
+                        legend=alt.Legend(title=None, orient="bottom", labelLimit=300)),
         shape=alt.Shape("Area:N", legend=None),
         tooltip=["Indicator", "Area", "Period", "Value", "England", "Rank", "Compared with England"],
     ).properties(height=max(160, 34 * data["Indicator"].nunique()))
