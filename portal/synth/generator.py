@@ -391,23 +391,32 @@ class Accumulator:
 
 
 def monthly_activity(w: World, idx: np.ndarray, acc: Accumulator, counters: dict) -> tuple[pd.DataFrame, ...]:
-    """GP consultations, A&E attendances and monthly prescriptions for the people idx."""
+    """GP consultations, A&E attendances and monthly prescriptions for the people idx.
+
+    The ground-truth pieces are counted in the same pass, with the marts' definitions: age and (linked)
+    SEND status on the first day of each month.
+    """
     rng = w.rng(10, int(idx[0]))
-    dob = w.dob[idx]
+    n = len(idx)
     group = w.send_group(idx, observed=False)
     obs_group = w.send_group(idx, observed=True)
     gp_rows, ae_rows, rx_rows = [], [], []
-    on_melatonin_until = np.full(len(idx), -1)
+    on_melatonin_until = np.full(n, -1)
     loc_boost = np.where(np.isin(w.loc[idx], MELATONIN_LOCALITIES), 4.0, 1.0)
     need_boost = np.where((w.need[idx] == 0) | w.adhd_code[idx], 2.5, 1.0)
     asthma_from = np.where(w.asthma[idx], w.asthma_date[idx], NEVER)
     adhd_from = np.where(w.adhd_code[idx], np.maximum(w.sen_start[idx], w.dob[idx] + 6 * 365), NEVER)
+    people = np.arange(n)
+    pop, ae_by_send = [], []
+    # transition counts by age 0-29 x observed SEND group: months registered, GP contacts, A&E attendances
+    tr = {name: np.zeros(90, dtype=np.int64) for name in ("py", "gp", "ae")}
     for m, t in enumerate(w.months):
         t_next = w.months[m + 1] if m + 1 < len(w.months) else w.as_of + 1
         n_days = t_next - t
         scope = w.in_scope(t, idx)
         age = w.age_on(t, idx)
         status = w.status_at(t, idx)
+        obs_send = w.status_at(t, idx, observed=True) > 0
         send_now = status > 0
         adult_send = (age >= 18) & (group > 0)
         # GP consultations: children with SEND see the GP more; after 18 that contact drops sharply
@@ -419,55 +428,41 @@ def monthly_activity(w: World, idx: np.ndarray, acc: Accumulator, counters: dict
         ae_rate = np.select([age <= 4, age <= 17], [0.045, 0.025], 0.030)
         ae_rate = ae_rate + np.where(send_now, 0.015 if t < w.intervention else -0.003, 0.0)
         ae_rate = ae_rate + np.where(adult_send, 0.025, 0.0)
-        for rate, rows in ((gp_rate, gp_rows), (ae_rate, ae_rows)):
+        tr_key = np.clip(age, 0, 29) * 3 + obs_group
+        tr["py"] += np.bincount(tr_key[scope], minlength=90)
+        pop.append((m, int((scope & obs_send).sum()), int((scope & ~obs_send).sum())))
+        for name, rate, rows in (("gp", gp_rate, gp_rows), ("ae", ae_rate, ae_rows)):
             counts = rng.poisson(np.where(scope, rate, 0.0))
-            who = np.repeat(np.arange(len(idx)), counts)
+            who = np.repeat(people, counts)
             rows.append(np.stack([who, t + rng.integers(0, n_days, len(who))], axis=1))
+            tr[name] += np.bincount(tr_key, weights=counts, minlength=90).astype(np.int64)
+            if name == "ae":
+                ae_by_send.append((m, int(counts[obs_send].sum()), int(counts[~obs_send].sum())))
         # melatonin: starts rise year on year, four times as often in two localities
         years = (t - w.history_start) / 365.25
         hazard = np.where(send_now, 0.0011, 0.00006) * 1.45 ** years * loc_boost * need_boost
         eligible = scope & (age >= 2) & (age <= 17) & (on_melatonin_until < m)
-        start = eligible & (rng.random(len(idx)) < hazard)
+        start = eligible & (rng.random(n) < hazard)
         on_melatonin_until[start] = m + rng.geometric(1 / 16, start.sum()) - 1
         on = scope & (on_melatonin_until >= m)
-        salbutamol = scope & (asthma_from <= t) & (rng.random(len(idx)) < 0.12)
-        methylphenidate = scope & (adhd_from <= t) & (rng.random(len(idx)) < 0.8)
+        salbutamol = scope & (asthma_from <= t) & (rng.random(n) < 0.12)
+        methylphenidate = scope & (adhd_from <= t) & (rng.random(n) < 0.8)
         for drug, mask in (("melatonin", on), ("salbutamol", salbutamol), ("methylphenidate", methylphenidate)):
             who = np.flatnonzero(mask)
             rx_rows.append(pd.DataFrame({"who": who, "m": m, "drug": drug,
                                          "items": 1 + rng.binomial(1, 0.15, len(who))}))
+            if drug == "melatonin":
+                acc.add("melatonin", pd.DataFrame({"person": idx[who], "m": m, "send": obs_send[who],
+                                                   "loc": w.loc[idx[who]]}))
     gp = np.concatenate(gp_rows)
     ae = np.concatenate(ae_rows)
     rx = pd.concat(rx_rows, ignore_index=True)
-    rx = rx[rx["items"] > 0]
-
-    # ground truth pieces, computed with the marts' definitions and the linked (observed) SEND status
-    # SEND status and age are taken on the first day of the event's month, as in the marts
-    ae_month = np.searchsorted(w.months, ae[:, 1], side="right") - 1
-    ae_status = w.status_at(w.months[ae_month], idx[ae[:, 0]], observed=True)
-    acc.add("ae", pd.DataFrame({"m": ae_month, "send": ae_status > 0}).value_counts().rename("n").reset_index())
-    pop = []
-    py = np.zeros((30, 3), dtype=np.int64)  # months registered by age (0-29) x observed SEND group
-    for m, t in enumerate(w.months):
-        scope = w.in_scope(t, idx)
-        st = w.status_at(t, idx, observed=True)
-        pop.append((m, int((scope & (st > 0)).sum()), int((scope & (st == 0)).sum())))
-        age = w.age_on(t, idx)[scope]
-        py += np.bincount(np.clip(age, 0, 29) * 3 + obs_group[scope], minlength=90).reshape(30, 3)
+    acc.add("ae", pd.DataFrame([(m, True, a) for m, a, _ in ae_by_send] + [(m, False, b) for m, _, b in ae_by_send],
+                               columns=["m", "send", "n"]))
     acc.add("pop", pd.DataFrame(pop, columns=["m", "send", "nosend"]))
-    # transitions: events and person-years by year of age 14-25 for the observed SEND group
-    for name, ev in (("gp", gp), ("ae", ae)):
-        age_ev = age_at(dob[ev[:, 0]], w.months[np.searchsorted(w.months, ev[:, 1], side="right") - 1])
-        acc.add(f"tr_{name}", pd.DataFrame({"age": age_ev, "group": obs_group[ev[:, 0]]}).value_counts()
-                .rename("n").reset_index())
-    ages, groups = np.nonzero(py)
-    acc.add("tr_py", pd.DataFrame({"age": ages, "group": groups, "months": py[ages, groups]}))
-    # melatonin patients by 12-month period and locality with observed SEND status in the item's month
-    mel = rx[rx["drug"] == "melatonin"]
-    mel_status = w.status_at(w.months[mel["m"].to_numpy()], idx[mel["who"].to_numpy()], observed=True)
-    acc.add("melatonin", pd.DataFrame({
-        "person": idx[mel["who"].to_numpy()], "m": mel["m"].to_numpy(), "send": mel_status > 0,
-        "loc": w.loc[idx[mel["who"].to_numpy()]]}))
+    for name in ("gp", "ae"):
+        acc.add(f"tr_{name}", pd.DataFrame({"age": np.arange(90) // 3, "group": np.arange(90) % 3, "n": tr[name]}))
+    acc.add("tr_py", pd.DataFrame({"age": np.arange(90) // 3, "group": np.arange(90) % 3, "months": tr["py"]}))
 
     gp_frame = pd.DataFrame({"p": idx[gp[:, 0]], "date": gp[:, 1], "code": SNOMED["consultation"]})
     ae_frame = pd.DataFrame({"p": idx[ae[:, 0]], "date": ae[:, 1]})

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 FIXED_TIME = dt.datetime(2026, 10, 31, 0, 0, 0)
@@ -33,8 +34,12 @@ class FeedWriter:
         name = feed if part is None else f"{feed}_{part + 1:03d}"
         path = self.out_dir / f"{name}{suffix}"
         if fmt == "csv":
-            # the BOM is what Excel-on-Windows exports add; pandas writes it with utf-8-sig
-            frame.to_csv(path, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\n")
+            # the BOM is what Excel-on-Windows exports add
+            with open(path, "wb") as fh:
+                if bom:
+                    fh.write(b"\xef\xbb\xbf")
+                pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), fh,
+                                write_options=pacsv.WriteOptions(quoting_style="needed"))
         elif fmt == "parquet":
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
         else:
