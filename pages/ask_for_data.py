@@ -25,13 +25,14 @@ MEANING = Meaning(
 )
 
 
-def _flash(kind: str, message: str) -> None:
-    st.session_state["request_flash"] = (kind, message)
+def _flash(tab: str, kind: str, message: str) -> None:
+    """A message to show after the rerun, in the tab where the action was taken."""
+    st.session_state[f"request_flash_{tab}"] = (kind, message)
 
 
-def _show_flash() -> None:
-    if "request_flash" in st.session_state:
-        kind, message = st.session_state.pop("request_flash")
+def _show_flash(tab: str) -> None:
+    if f"request_flash_{tab}" in st.session_state:
+        kind, message = st.session_state.pop(f"request_flash_{tab}")
         (st.success if kind == "success" else st.error)(message)
 
 
@@ -60,11 +61,11 @@ with tabs[0]:
                 group=values["request_group"], identifiable=bool(values["request_identifiable"]),
                 legal_basis=None if values["request_legal_basis"] == NO_LEGAL_BASIS else values["request_legal_basis"])
         except RequestError as exc:
-            _flash("error", str(exc))
+            _flash("form", "error", str(exc))
             return
         for key in FORM_KEYS:
             st.session_state.pop(key, None)
-        _flash("success", f"Request {new.id} sent. You can follow it under 'My requests'.")
+        _flash("form", "success", f"Request {new.id} sent. You can follow it under 'My requests'.")
 
     with st.form("data_request_form", enter_to_submit=False):
         st.text_area("What do you need?", key="request_what",
@@ -83,10 +84,11 @@ with tabs[0]:
         st.selectbox("Legal basis (only if you need data that identifies people)",
                      [NO_LEGAL_BASIS, *data_requests.LEGAL_BASES], key="request_legal_basis")
         st.form_submit_button("Send request", type="primary", icon=":material/send:", on_click=_send_request)
-    _show_flash()
+    _show_flash("form")
 
 # --- my requests -------------------------------------------------------------------------------------------
 with tabs[1]:
+    _show_flash("mine")
     mine = data_requests.my_requests(user)
     block("My data requests", journey.requests_table(mine), MEANING,
           chart=journey.status_chart(journey.status_counts(mine), "My requests by status"),
@@ -116,7 +118,7 @@ with tabs[1]:
                     if st.form_submit_button("Send answer"):
                         try:
                             data_requests.answer_question(user, request.id, answer)
-                            _flash("success", f"Answer sent for request {request.id}.")
+                            _flash("mine", "success", f"Answer sent for request {request.id}.")
                             st.rerun()
                         except (RequestError, PermissionError) as exc:
                             st.error(str(exc))
@@ -125,7 +127,7 @@ with tabs[1]:
 # --- the analysts' inbox --------------------------------------------------------------------------------------
 if is_analyst:
     with tabs[2]:
-        _show_flash()
+        _show_flash("inbox")
         show_closed = st.checkbox("Also show completed and declined requests", key="inbox_show_closed")
         items = data_requests.inbox(user, data_requests.STATUSES if show_closed else data_requests.OPEN_STATUSES)
         open_items = [r for r in items if r.is_open]
@@ -148,7 +150,7 @@ if is_analyst:
             def act(action, *args, **kwargs):
                 try:
                     action(user, request.id, *args, **kwargs)
-                    _flash("success", f"Request {request.id} updated.")
+                    _flash("inbox", "success", f"Request {request.id} updated.")
                     st.rerun()
                 except (RequestError, PermissionError) as exc:
                     st.error(str(exc))
