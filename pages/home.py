@@ -21,7 +21,7 @@ st.caption(f"On {now_date:%-d %B %Y}, the latest data. Changes are since {before
            f"Filters: {chosen or 'none (the whole area)'}; the period filter does not apply to snapshots.")
 for row_start in range(0, len(values), 3):
     for column, value in zip(st.columns(3, border=True), values[row_start:row_start + 3]):
-        column.metric(value.headline.label, home.format_value(value.headline.kind, value.now),
+        column.metric(value.headline.tile, home.format_value(value.headline.kind, value.now),
                       delta=home.format_change(value.headline.kind, value.change),
                       delta_color=home.change_colour(value.headline),
                       help=glossary.lookup(value.headline.glossary[0]).definition)

@@ -105,7 +105,7 @@ def test_summary_when_everything_is_hidden():
 
 
 def test_tiles_format_and_colour_changes():
-    assert home.format_value(home.COUNT, None) == "Fewer than 8 people"
+    assert home.format_value(home.COUNT, None) == "Fewer than 8"
     assert home.format_value(home.WEEKS, 35.04) == "35.0 weeks"
     assert home.format_change(home.COUNT, 0.0) is None
     assert home.format_change(home.PERCENT, -6.2) == "-6 points"
@@ -143,7 +143,7 @@ def test_home_page_for_each_role(demo_with_users, role):
     next(button for button in at.button if button.label == "Sign in").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert [m.label for m in at.metric] == [h.label for h in home.HEADLINES]
+    assert [m.label for m in at.metric] == [h.tile for h in home.HEADLINES]
     assert any(m.value.startswith("Since ") for m in at.markdown)
     assert "Start here" in [h.value for h in at.header]
     tables = at.table

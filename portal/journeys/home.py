@@ -18,7 +18,8 @@ COUNT, WEEKS, PERCENT = "count", "weeks", "percent"
 @dataclass(frozen=True)
 class Headline:
     key: str           # column stem: <key>_now and <key>_before in the query output
-    label: str         # tile and table label
+    label: str         # table label (in full)
+    tile: str          # tile label (short enough not to be cut off in a third of the page)
     kind: str          # COUNT, WEEKS or PERCENT
     lower_is_better: bool | None  # for the colour of the change; None = neither direction is "better"
     glossary: tuple[str, ...]     # glossary terms that explain it
@@ -26,18 +27,19 @@ class Headline:
 
 
 HEADLINES = (
-    Headline("ehcp", "Children and young people with an EHCP", COUNT, None, ("EHCP",),
-             "number of children and young people with an EHCP"),
-    Headline("sen_support", "On SEN support", COUNT, None, ("SEN support",),
-             "number on SEN support"),
-    Headline("awaiting_assessment", "Waiting for an EHC needs assessment", COUNT, True,
-             ("EHC needs assessment",), "number of requests waiting for an EHC needs assessment"),
-    Headline("nd_median_wait", "Median wait for autism or ADHD assessment", WEEKS, True,
-             ("Neurodevelopmental assessment", "Median"), "median wait for an autism or ADHD assessment"),
-    Headline("pct_on_time", "EHCPs issued within 20 weeks (last 12 months)", PERCENT, False,
-             ("20-week timescale",), "share of EHCPs issued within 20 weeks"),
-    Headline("melatonin", "Patients prescribed melatonin (last 12 months)", COUNT, None, ("Melatonin",),
-             "number of children and young people prescribed melatonin"),
+    Headline("ehcp", "Children and young people with an EHCP", "With an EHCP", COUNT, None,
+             ("EHCP",), "number of children and young people with an EHCP"),
+    Headline("sen_support", "Children and young people on SEN support", "On SEN support", COUNT, None,
+             ("SEN support",), "number on SEN support"),
+    Headline("awaiting_assessment", "Requests waiting for an EHC needs assessment", "Awaiting EHC assessment",
+             COUNT, True, ("EHC needs assessment",), "number of requests waiting for an EHC needs assessment"),
+    Headline("nd_median_wait", "Median wait so far for autism or ADHD assessment", "Autism/ADHD median wait",
+             WEEKS, True, ("Neurodevelopmental assessment", "Median"),
+             "median wait for an autism or ADHD assessment"),
+    Headline("pct_on_time", "EHCPs issued within 20 weeks (last 12 months)", "EHCPs within 20 weeks",
+             PERCENT, False, ("20-week timescale",), "share of EHCPs issued within 20 weeks"),
+    Headline("melatonin", "Patients prescribed melatonin (last 12 months)", "On melatonin (12 months)", COUNT,
+             None, ("Melatonin",), "number of children and young people prescribed melatonin"),
 )
 
 
@@ -66,7 +68,7 @@ def headline_values(df: pd.DataFrame) -> list[HeadlineValue]:
 
 def format_value(kind: str, value: float | None) -> str:
     if value is None:
-        return "Fewer than 8 people" if kind == COUNT else "Not shown"
+        return "Fewer than 8" if kind == COUNT else "Too few to show"
     if kind == COUNT:
         return f"{int(round(value)):,}"
     if kind == WEEKS:
@@ -149,8 +151,8 @@ def changes_summary(values: list[HeadlineValue], before_date: dt.date, filters_p
         text = join_names(changed)
         sentences.append(f"{since}{scope}, {text}.")
     if steady:
-        lead = "No change in the" if changed else f"{since}{scope}, there was no change in the"
-        sentences.append(f"{lead} {join_names(steady)}.")
+        lead = "No change in" if changed else f"{since}{scope}, there was no change in"
+        sentences.append(f"{lead} {join_names(['the ' + phrase for phrase in steady])}.")
     return " ".join(sentences)
 
 

@@ -27,8 +27,17 @@ def wait_for_login_cookie(context) -> list[dict]:
     raise AssertionError("the login cookie never arrived")
 
 
+def test_login_page_is_accessible(page, portal_server, axe_violations, screenshot):
+    page.goto(portal_server.url("/"))
+    wait_for_portal(page)
+    page.get_by_text("Demo sign-ins (synthetic data only)").click()  # the open state is checked too
+    wait_until_idle(page)
+    screenshot(page, "login")
+    assert axe_violations(page) == []
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_each_demo_user_signs_in_to_home(page, login, demo_users, screenshot, role):
+def test_each_demo_user_signs_in_to_home(page, login, demo_users, screenshot, axe_violations, role):
     username, password = demo_users[role]
     login(page, username, password)
     sidebar = page.get_by_test_id("stSidebar")
@@ -37,7 +46,9 @@ def test_each_demo_user_signs_in_to_home(page, login, demo_users, screenshot, ro
     assert menu == [spec.title for spec in navigation.pages_for(role)]
     assert page.get_by_role("heading", level=1).first.inner_text().strip()
     assert "could not be shown" not in page.content()
+    assert page.get_by_test_id("stMetric").count() == 6  # the headline numbers
     screenshot(page, f"home-{role}")
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda spec: spec.url_path)
