@@ -6,7 +6,7 @@ import streamlit as st
 
 from portal import ingest, store, ui, uploads
 from portal.journeys import data_status as journey
-from portal.journeys.operational import Meaning, block, label_file_inputs
+from portal.journeys.operational import Meaning, block, accessible_file_uploaders
 from portal.roles import ADMIN, ANALYST
 from portal.uploads import UploadError
 
@@ -59,7 +59,7 @@ with st.form("feed_upload_form", clear_on_submit=True, enter_to_submit=False):
     upload = st.file_uploader("Feed file (CSV, Excel or Parquet, up to 200 MB)", type=["csv", "xlsx", "parquet"],
                               key="upload_file")
     go = st.form_submit_button("Check and load", type="primary", icon=":material/upload:")
-label_file_inputs()
+accessible_file_uploaders()
 if go:
     if upload is None:
         st.error("Choose a file to upload first.")

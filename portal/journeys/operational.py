@@ -89,12 +89,19 @@ function labelFileInputs() {
 labelFileInputs();
 new MutationObserver(labelFileInputs).observe(doc.body, {childList: true, subtree: true});
 </script>"""
+# Its size limit, file type and file size are light grey on grey (axe color-contrast): NHS secondary text.
+_FILE_UPLOADER_CONTRAST = """<style>
+[data-testid="stFileUploader"] small, [data-testid="stFileUploader"] span,
+[data-testid="stFileUploaderFile"] small, [data-testid="stFileUploaderFile"] div { color: #4C6272; }
+</style>"""
 
 
-def label_file_inputs() -> None:
-    """Call once on a page with a file uploader (see _LABEL_FILE_INPUTS)."""
+def accessible_file_uploaders() -> None:
+    """Call once on a page with a file uploader (see _LABEL_FILE_INPUTS and _FILE_UPLOADER_CONTRAST)."""
+    import streamlit as st
     import streamlit.components.v1 as components
 
+    st.html(_FILE_UPLOADER_CONTRAST)
     components.html(_LABEL_FILE_INPUTS, height=0)
 
 
