@@ -171,10 +171,17 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcom
 
 
 def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_shas: set[str]) -> Outcome:
-    """Boundaries beside the geography feed: a GeoJSON FeatureCollection with a ``locality`` property."""
+    """Boundaries beside the geography feed: a GeoJSON FeatureCollection with a ``locality`` property.
+
+    TopoJSON (as many boundary downloads come) is accepted too and landed as GeoJSON (portal/maps.py)."""
     problem = None
+    converted = False
     try:
         payload = json.loads(path.read_text(encoding="utf-8-sig"))
+        if isinstance(payload, dict) and payload.get("type") == "Topology":
+            from portal.maps import topojson_to_geojson
+
+            payload, converted = topojson_to_geojson(payload), True
         features = payload.get("features") if isinstance(payload, dict) else None
         if payload.get("type") != "FeatureCollection" or not isinstance(features, list) or not features:
             problem = "is not a GeoJSON FeatureCollection with features"
@@ -193,7 +200,10 @@ def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_
     target_dir = config.landed_dir() / contract.feed
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = target_dir / f".{kind}.geojson.tmp"
-    shutil.copyfile(path, tmp)
+    if converted:
+        tmp.write_text(json.dumps(payload))
+    else:
+        shutil.copyfile(path, tmp)
     os.replace(tmp, target_dir / f"{kind}.geojson")
     _append_log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
                  "rows": len(features), "linked_rows": None, "landed_as": f"{kind}.geojson", "companion": kind})

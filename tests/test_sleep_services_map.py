@@ -114,3 +114,23 @@ def test_choropleth_joins_values_and_highlights_areas():
     assert spec["description"] == "map"
     labels = maps.area_labels(joined, ["West"])
     assert labels.to_dict("records") == [{"area": "West", "lon": 10.5, "lat": 50.5}]
+
+
+def test_topojson_boundaries_land_as_geojson_through_ingest(tmp_path, monkeypatch):
+    from portal.ingest import ingest
+
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path / "data"))
+    topology = json.loads(json.dumps(SMALL_TOPOLOGY))
+    geometries = topology["objects"]["areas"]["geometries"][:2]
+    for geometry, name in zip(geometries, ["Westfield", "Eastfield"]):
+        geometry["properties"] = {"locality": name}
+    topology["objects"]["areas"]["geometries"] = geometries
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "geography_boundaries_2026.topojson").write_text(json.dumps(topology))
+    outcomes = ingest([incoming])
+    assert [o.status for o in outcomes] == ["landed"], [o.message for o in outcomes]
+    landed = maps.load_boundaries(tmp_path / "data" / "landed" / "geography" / "boundaries.geojson",
+                                  name_property="locality")
+    assert [f["properties"]["area"] for f in landed["features"]] == ["Westfield", "Eastfield"]
+    assert landed["features"][1]["geometry"]["coordinates"][0][0] == [11, 51]
