@@ -52,6 +52,11 @@ if headline:
 
 # --- one indicator in detail -----------------------------------------------------------------------
 st.header("Look at one indicator", anchor=False)
+# The chosen indicator and area live in the URL too, so a view can be shared.
+shared = st.query_params.get("indicator")
+if shared in catalogue and "compare_indicator" not in st.session_state:
+    st.session_state["compare_topic"] = catalogue[shared].topic
+    st.session_state["compare_indicator"] = shared
 topics = journey.topics(available.df)
 topic = st.selectbox("Topic", topics, key="compare_topic",
                      help="Published indicators are grouped by topic. SEND topics come first.")
@@ -68,9 +73,15 @@ if not focus_choices:
     st.info(f"There is no published figure for {area.name} on this indicator.")
     st.stop()
 names = dict(focus_choices)
+if st.query_params.get("area") in names and "compare_focus" not in st.session_state:
+    st.session_state["compare_focus"] = st.query_params.get("area")
 focus = st.radio("Area", list(names), format_func=names.get, horizontal=True, key="compare_focus",
                  help="The local authority or ICB to compare. Statistical neighbours are local authorities, "
                       "so an ICB is compared with England and its NHS region.")
+
+for key, value in (("indicator", indicator_id), ("area", focus)):
+    if st.query_params.get(key) != value:
+        st.query_params[key] = value
 
 latest = journey.latest_table(detail.df, indicator, focus)
 ui.indicator_block(

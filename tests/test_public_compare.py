@@ -177,3 +177,18 @@ def test_trend_summary_for_an_icb_named_by_the_area_file(catalogue):
     text = journey.trend_summary(trend, waits, "N and N ICB")
     assert text.startswith("N and N ICB: 11.8% in January 2023 and 25.4% in October 2023 (10 published periods).")
     assert "England went from 35.1% to 39.7%" in text and text.endswith("Overall, worse.")
+
+
+def test_the_chosen_indicator_and_area_are_in_the_url_to_share(public_marts):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["portal_user"] = user()
+    at.query_params["indicator"] = "send_tribunal_appeal_rate"
+    at.query_params["area"] = "892"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="compare_topic").value == "Disputes"
+    assert at.selectbox(key="compare_indicator").value == "send_tribunal_appeal_rate"
+    assert at.radio(key="compare_focus").value == "892"
+    assert any(m.value.startswith("Nottingham, 2024: 2.5%") for m in at.markdown)
+    at.radio(key="compare_focus").set_value("891").run()
+    assert at.query_params["area"] == ["891"] and at.query_params["indicator"] == ["send_tribunal_appeal_rate"]
