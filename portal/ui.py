@@ -33,7 +33,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, markdown, queries, suppression
+from portal import config, markdown, queries, suppression, walkthrough
 from portal import filters as global_filters
 from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
 from portal.roles import User
@@ -80,6 +80,7 @@ def page_help(page_name: str) -> None:
     import streamlit as st
 
     files = help_files(page_name)
+    walkthrough.show(page_name)  # the step-by-step guide a user can start, step through and leave
     if "walkthrough" in files or "video" in files:
         with st.expander("How to use this page (short walkthrough)"):
             if "video" in files:
