@@ -72,7 +72,11 @@ def open_requested_view(current, pages_by_url: dict) -> None:
         st.query_params.from_dict(params)
 
 
+ACCESSIBILITY_CSS = Path(__file__).with_name("accessibility.css").read_text()
+
+
 def main() -> None:
+    st.html(f"<style>{ACCESSIBILITY_CSS}</style>")  # style only: takes no space on the page
     try:
         user = auth.current_user()
         if user is None:
