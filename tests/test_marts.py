@@ -75,7 +75,7 @@ def test_every_model_states_its_grain_and_runs_after_what_it_uses():
     for name, sql in models.items():
         assert model_grain(sql), f"{name}.sql has no '-- grain:' first line"
     order = dependency_order(models)
-    assert order.index("stg_persons") < order.index("stg_person_month") < order.index("dim_locality")
+    assert order.index("stg_persons") < order.index("stg_person_spells") < order.index("dim_locality")
     assert order.index("agg_population_month") < order.index("agg_activity_month")
     assert set(MARTS) <= {p.stem for p in (config.MODELS_DIR / "marts").glob("*.yml")}
 

@@ -9,8 +9,9 @@ WITH send_group AS (
     LEFT JOIN stg_send_episodes e USING (person_key)
     GROUP BY p.person_key
 ),
-months AS (
-    SELECT d.person_key, d.month, d.age, d.locality, d.sex FROM stg_dims d WHERE d.age BETWEEN 14 AND 25
+spells AS (
+    SELECT person_key, from_month, to_month, n_months, age, locality, sex
+    FROM stg_person_spells WHERE age BETWEEN 14 AND 25
 ),
 events AS (
     SELECT person_key, CAST(date_trunc('month', event_date) AS DATE) AS month,
@@ -19,13 +20,19 @@ events AS (
     UNION ALL
     SELECT person_key, CAST(date_trunc('month', arrival_date) AS DATE), 0, count(*)
     FROM stg_ae_attendances WHERE arrival_date >= history_start() GROUP BY ALL
+),
+activity AS (
+    SELECT s.person_key, s.from_month, sum(e.gp_contacts) AS gp_contacts, sum(e.ae_attendances) AS ae_attendances
+    FROM events e
+    JOIN spells s ON s.person_key = e.person_key AND e.month BETWEEN s.from_month AND s.to_month
+    GROUP BY ALL
 )
 SELECT
-    m.age, g.send_status, m.locality, m.sex,
-    round(count(DISTINCT (m.person_key, m.month)) / 12.0, 4) AS person_years,
-    CAST(coalesce(sum(e.gp_contacts), 0) AS BIGINT) AS gp_contacts,
-    CAST(coalesce(sum(e.ae_attendances), 0) AS BIGINT) AS ae_attendances
-FROM months m
+    s.age, g.send_status, s.locality, s.sex,
+    round(sum(s.n_months) / 12.0, 4) AS person_years,
+    CAST(coalesce(sum(a.gp_contacts), 0) AS BIGINT) AS gp_contacts,
+    CAST(coalesce(sum(a.ae_attendances), 0) AS BIGINT) AS ae_attendances
+FROM spells s
 JOIN send_group g USING (person_key)
-LEFT JOIN events e ON e.person_key = m.person_key AND e.month = m.month
+LEFT JOIN activity a USING (person_key, from_month)
 GROUP BY ALL

@@ -17,5 +17,5 @@ SELECT
     count(*) FILTER (WHERE w.weeks > 52) AS n_over_52_weeks,
     round(median(w.weeks), 2) AS median_wait_weeks
 FROM waiting w
-JOIN stg_dims d ON d.person_key = w.person_key AND d.month = w.month
+JOIN stg_person_spells d ON d.person_key = w.person_key AND w.month BETWEEN d.from_month AND d.to_month
 GROUP BY ALL

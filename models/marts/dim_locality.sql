@@ -8,7 +8,8 @@ SELECT
     count(*) AS n_small_areas
 FROM stg_geography g
 LEFT JOIN (
-    SELECT locality, count(*) AS n_cyp FROM stg_dims WHERE month = date_trunc('month', as_of()) GROUP BY locality
+    SELECT locality, count(*) AS n_cyp FROM stg_person_spells
+    WHERE date_trunc('month', as_of()) BETWEEN from_month AND to_month GROUP BY locality
 ) n USING (locality)
 GROUP BY g.locality
 ORDER BY g.locality

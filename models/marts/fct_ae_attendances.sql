@@ -5,5 +5,6 @@ SELECT
     a.acuity,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_ae_attendances a
-JOIN stg_dims d ON d.person_key = a.person_key AND d.month = date_trunc('month', a.arrival_date)
+JOIN stg_person_spells d ON d.person_key = a.person_key
+               AND date_trunc('month', a.arrival_date) BETWEEN d.from_month AND d.to_month
 WHERE a.arrival_date >= history_start()

@@ -11,7 +11,6 @@ SELECT
     c.case_id, c.request_id, c.person_key, c.kind, c.case_date, c.outcome,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM cases c
-JOIN stg_person_span span ON span.person_key = c.person_key
-JOIN stg_dims d ON d.person_key = c.person_key
-               AND d.month = dims_month(c.case_date, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = c.person_key
+               AND dims_month(c.case_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
 WHERE c.case_date <= as_of()

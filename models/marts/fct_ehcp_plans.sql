@@ -13,7 +13,6 @@ SELECT
     'EHCP' AS send_status,
     e.primary_need
 FROM stg_send_episodes e
-JOIN stg_person_span span ON span.person_key = e.person_key
-JOIN stg_dims d ON d.person_key = e.person_key
-               AND d.month = dims_month(coalesce(e.end_date - INTERVAL 1 DAY, as_of()), span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = e.person_key
+               AND dims_month(coalesce(e.end_date - INTERVAL 1 DAY, as_of()), d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
 WHERE e.send_status = 'EHCP'

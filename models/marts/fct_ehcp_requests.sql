@@ -14,6 +14,5 @@ SELECT
     coalesce(c.exception, false) AS exception,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_sen2_casework c
-JOIN stg_person_span span ON span.person_key = c.person_key
-JOIN stg_dims d ON d.person_key = c.person_key
-               AND d.month = dims_month(c.request_date, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = c.person_key
+               AND dims_month(c.request_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month

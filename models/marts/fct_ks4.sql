@@ -6,6 +6,5 @@ SELECT
     k.attainment8,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_ks4_attainment k
-JOIN stg_person_span span ON span.person_key = k.person_key
-JOIN stg_dims d ON d.person_key = k.person_key
-               AND d.month = dims_month(k.census_date, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = k.person_key
+               AND dims_month(k.census_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month

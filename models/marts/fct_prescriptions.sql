@@ -3,7 +3,6 @@ SELECT
     r.person_key, r.month, r.bnf_chemical, r.bnf_name, r.items,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_prescribing r
-JOIN stg_person_span span ON span.person_key = r.person_key
-JOIN stg_dims d ON d.person_key = r.person_key
-               AND d.month = dims_month(r.month, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = r.person_key
+               AND dims_month(r.month, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
 WHERE r.month >= history_start()

@@ -10,6 +10,5 @@ SELECT
     round(date_diff('day', r.referral_date, coalesce(r.seen_date, as_of())) / 7.0, 4) AS wait_weeks,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_referrals r
-JOIN stg_person_span span ON span.person_key = r.person_key
-JOIN stg_dims d ON d.person_key = r.person_key
-               AND d.month = dims_month(r.referral_date, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = r.person_key
+               AND dims_month(r.referral_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month

@@ -10,6 +10,5 @@ SELECT
     s.permanent_exclusions,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_school_census s
-JOIN stg_person_span span ON span.person_key = s.person_key
-JOIN stg_dims d ON d.person_key = s.person_key
-               AND d.month = dims_month(s.census_date, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = s.person_key
+               AND dims_month(s.census_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month

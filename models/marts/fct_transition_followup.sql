@@ -20,7 +20,6 @@ SELECT
     send_label(t.r) AS send_status,
     d.primary_need
 FROM turned t
-JOIN stg_person_span span ON span.person_key = t.person_key
-JOIN stg_dims d ON d.person_key = t.person_key
-               AND d.month = dims_month(t.turned_18_on, span.first_month, span.last_month)
+JOIN stg_person_spells d ON d.person_key = t.person_key
+               AND dims_month(t.turned_18_on, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
 WHERE t.turned_18_on BETWEEN history_start() AND as_of()

@@ -1,0 +1,63 @@
+-- grain: one row per person x spell, a run of months of the history window in which the person was aged 0-25
+-- and registered and had the same age and SEND status on the first day of every month; with every standard
+-- dimension. Facts find their dimensions by joining on person_key and a month between from_month and to_month
+-- (clamped into the person's span_first..span_last), so no table has a row per person per month.
+WITH span AS (
+    SELECT
+        person_key, date_of_birth, practice_code, small_area_code, locality, sex, ethnicity, imd_quintile,
+        greatest(history_start(), month_on_or_after(date_of_birth), month_on_or_after(registration_date))
+            AS span_first,
+        least(date_trunc('month', as_of()),
+              month_on_or_after(date_of_birth + INTERVAL 26 YEAR) - INTERVAL 1 MONTH,
+              coalesce(month_on_or_after(deregistration_date) - INTERVAL 1 MONTH, DATE '9999-12-01'))::DATE
+            AS span_last
+    FROM stg_persons
+),
+spans AS (SELECT * FROM span WHERE span_first <= span_last),
+bounds AS (  -- months on whose first day age or SEND status may change
+    SELECT person_key, span_first AS b FROM spans
+    UNION
+    SELECT person_key, month_on_or_after(date_of_birth + to_years(CAST(k AS INTEGER))) AS b
+    FROM (SELECT person_key, date_of_birth,
+                 unnest(range(age_at(date_of_birth, span_first) + 1, age_at(date_of_birth, span_last) + 1)) AS k
+          FROM spans)
+    UNION
+    SELECT person_key, month_on_or_after(start_date) FROM stg_send_episodes
+    UNION
+    SELECT person_key, month_on_or_after(end_date) FROM stg_send_episodes WHERE end_date IS NOT NULL
+),
+intervals AS (
+    SELECT s.*, b.b AS from_month,
+           coalesce(CAST(lead(b.b) OVER (PARTITION BY b.person_key ORDER BY b.b) - INTERVAL 1 MONTH AS DATE),
+                    s.span_last) AS to_month
+    FROM bounds b JOIN spans s USING (person_key)
+    WHERE b.b BETWEEN s.span_first AND s.span_last
+),
+status AS (
+    SELECT i.person_key, i.from_month, max(send_rank(e.send_status)) AS r,
+           arg_max(e.primary_need, send_rank(e.send_status)) AS need
+    FROM intervals i
+    JOIN stg_send_episodes e
+      ON e.person_key = i.person_key AND e.start_date <= i.from_month
+     AND (e.end_date IS NULL OR i.from_month < e.end_date)
+    GROUP BY ALL
+)
+SELECT
+    i.person_key,
+    i.from_month,
+    i.to_month,
+    CAST(date_diff('month', i.from_month, i.to_month) + 1 AS INTEGER) AS n_months,
+    i.span_first,
+    i.span_last,
+    age_at(i.date_of_birth, i.from_month) AS age,
+    i.practice_code,
+    i.small_area_code,
+    i.locality,
+    age_band(age_at(i.date_of_birth, i.from_month)) AS age_band,
+    i.sex,
+    i.ethnicity,
+    i.imd_quintile,
+    send_label(coalesce(s.r, 0)) AS send_status,
+    CASE WHEN s.r > 0 THEN s.need ELSE 'None' END AS primary_need
+FROM intervals i
+LEFT JOIN status s USING (person_key, from_month)
