@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 SUPPRESSED_MARKER = "*"
@@ -96,62 +97,79 @@ def suppress(df: pd.DataFrame, spec: SuppressionSpec) -> tuple[pd.DataFrame, pd.
 
     Returns ``(shown, hidden)``: the frame to show (suppressed cells missing, counts rounded) and a
     boolean frame marking the cells that were hidden. The input is not changed.
+
+    Runs on every uncached query, so it works on numpy arrays rather than cell by cell (a page's filter
+    change runs several queries; see docs/performance.md).
     """
     missing = spec.columns() - set(df.columns)
     if missing:
         raise ValueError(f"suppression refers to columns the query does not return: {sorted(missing)}")
     raw = df.reset_index(drop=True)
-    hidden = pd.DataFrame(False, index=raw.index, columns=raw.columns)
-
-    # 1. primary suppression of small counts
-    for column in spec.counts:
-        hidden[column] = raw[column].map(is_small).astype(bool)
+    counts = {c: _as_floats(raw[c]) for c in dict.fromkeys(spec.counts)}
+    hidden = {c: _small(v) for c, v in counts.items()}  # 1. primary suppression of small counts
 
     # 3. secondary suppression, until every group has zero or at least two hidden cells per count column
+    partitions = [[np.arange(len(raw))] if not partition else
+                  list(raw.groupby(list(partition), dropna=False).indices.values())
+                  for partition in spec.group_by]
     changed = True
     while changed:
         changed = False
-        for partition in spec.group_by:
-            groups = [raw.index] if not partition else raw.groupby(list(partition), dropna=False).groups.values()
+        for groups in partitions:
             for rows in groups:
-                rows = list(rows)
-                for column in spec.counts:
-                    if _protect_lone_cell(raw, hidden, rows, column):
+                for column in counts:
+                    if _protect_lone_cell(counts[column], hidden[column], np.sort(rows)):
                         changed = True
 
+    shown_columns = {c: raw[c] for c in raw.columns}
+    hidden_columns = {c: np.zeros(len(raw), dtype=bool) for c in raw.columns}
     # 2. statistics based on few people, or on a hidden count
     for column, bases in spec.statistics.items():
-        small_base = pd.Series(False, index=raw.index)
+        small_base = np.zeros(len(raw), dtype=bool)
         for base in bases:
-            small_base |= raw[base].map(is_small).astype(bool) | hidden[base]
-        hidden[column] = small_base & raw[column].notna()
+            small_base |= _small(counts[base]) | hidden[base]
+        values = _as_floats(raw[column])
+        missing = np.isnan(values)
+        hidden_columns[column] = small_base & ~missing
+        blank = missing | hidden_columns[column]
+        shown_columns[column] = pd.arrays.FloatingArray(np.where(blank, 0.0, values), blank)
+    for column, values in counts.items():
+        hidden_columns[column] = hidden[column]
+        rounded = np.floor(values / ROUND_TO + 0.5) * ROUND_TO
+        keep = ~np.isnan(values) & ~hidden[column]
+        shown_columns[column] = pd.arrays.IntegerArray(np.where(keep, rounded, 0).astype("int64"), ~keep)
+    shown = pd.DataFrame(shown_columns, index=raw.index)
+    hidden_frame = pd.DataFrame(hidden_columns, index=raw.index)
+    return shown, hidden_frame
 
-    shown = raw.copy()
-    for column in spec.counts:
-        values = pd.to_numeric(raw[column], errors="raise")
-        rounded = values.map(lambda v: pd.NA if pd.isna(v) else round_count(v)).astype("Int64")
-        shown[column] = rounded.mask(hidden[column])
-    for column in spec.statistics:
-        values = pd.to_numeric(raw[column], errors="raise").astype("Float64")
-        shown[column] = values.mask(hidden[column])
-    return shown, hidden
+
+def _as_floats(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="raise").to_numpy(dtype="float64", na_value=np.nan, copy=True)
 
 
-def _protect_lone_cell(raw: pd.DataFrame, hidden: pd.DataFrame, rows: list, column: str) -> bool:
-    """If exactly one cell of ``column`` in these rows is hidden, hide the smallest other non-zero cell."""
+def _small(values: np.ndarray) -> np.ndarray:
+    """True for a count that must be hidden (1 to 7); missing values are not small."""
+    with np.errstate(invalid="ignore"):
+        return (values > 0) & (values < LOWEST_SHOWN)
+
+
+def _protect_lone_cell(values: np.ndarray, hidden: np.ndarray, rows: np.ndarray) -> bool:
+    """If exactly one cell of these rows is hidden, hide the smallest other non-zero cell (in place)."""
     if len(rows) < 2:
         return False
-    hidden_here = hidden.loc[rows, column]
+    hidden_here = hidden[rows]
     if int(hidden_here.sum()) != 1:
         return False
-    values = pd.to_numeric(raw.loc[rows, column], errors="coerce")
-    candidates = values[~hidden_here & values.notna() & (values > 0)]
-    if candidates.empty:
+    here = values[rows]
+    with np.errstate(invalid="ignore"):
+        candidates = ~hidden_here & ~np.isnan(here) & (here > 0)
+    if not candidates.any():
         # Every other cell is zero or missing: a total would reveal the hidden cell, so nothing else to
         # hide helps; hiding zeros still leaves total = hidden cell. The total itself must be suppressed
         # by its own query, which it is, since it equals a count of 1..7.
         return False
-    hidden.loc[candidates.sort_values(kind="stable").index[0], column] = True
+    positions = rows[candidates]
+    hidden[positions[np.argsort(here[candidates], kind="stable")[0]]] = True
     return True
 
 
