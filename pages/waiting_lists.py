@@ -46,7 +46,8 @@ if distribution is not None:
 ui.indicator_block(
     "Longest waits, by locality and service", by_locality_service,
     drawable(journey.heatmap_chart(by_locality_service.df)),
-    summary=journey.longest_wait_sentence(service, journey.longest_wait_locality(by_locality_service.df, service)),
+    summary=journey.longest_wait_sentence(service, journey.longest_wait_locality(by_locality_service.df, service),
+                                          journey.localities_shown(by_locality_service.df, service)),
     table=journey.display_table(by_locality_service.display_df(), [
         "locality", "service", "n_waiting", "median_wait_weeks", "n_waiting_year_ago", "median_wait_weeks_year_ago"]),
     download_name="longest_waits_by_locality_and_service",

@@ -36,6 +36,14 @@ def test_longest_wait_locality_names_the_longest_median_for_the_service():
         "Waits for autism assessment are longest in Eastfield: median 61 weeks, up 9 weeks on a year ago.")
 
 
+def test_with_one_locality_chosen_the_summary_does_not_call_it_the_longest():
+    one = _by_locality_service()[lambda f: f.locality == "Eastfield"]
+    longest = journey.longest_wait_locality(one, "ASD")
+    assert journey.localities_shown(one, "ASD") == 1
+    assert journey.longest_wait_sentence("ASD", longest, journey.localities_shown(one, "ASD")) == (
+        "In Eastfield, the median wait for autism assessment is 61 weeks, up 9 weeks on a year ago.")
+
+
 def test_longest_wait_skips_suppressed_medians_and_says_when_none_are_shown():
     frame = _by_locality_service()
     frame.loc[frame.locality == "Eastfield", "median_wait_weeks"] = pd.NA

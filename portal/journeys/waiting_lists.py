@@ -105,12 +105,22 @@ def longest_wait_locality(by_locality_service: pd.DataFrame, service: str) -> Lo
                        year_ago_weeks=None if is_missing(year_ago) else float(year_ago))
 
 
-def longest_wait_sentence(service: str, longest: LongestWait | None) -> str:
+def localities_shown(by_locality_service: pd.DataFrame, service: str) -> int:
+    """How many localities have a median shown for the service (one when the filters pick a locality)."""
+    rows = by_locality_service[by_locality_service["service"] == service]
+    return int(rows["median_wait_weeks"].notna().sum())
+
+
+def longest_wait_sentence(service: str, longest: LongestWait | None, localities_shown: int = 2) -> str:
     name = service_phrase(service)
     if longest is None:
         return f"There are too few children waiting for {name} in any locality to compare localities."
-    sentence = (f"Waits for {name} are longest in {longest.locality}: "
-                f"median {fmt_number(longest.median_weeks)} weeks")
+    if localities_shown <= 1:  # one locality chosen in the filters: nothing to compare it with here
+        sentence = (f"In {longest.locality}, the median wait for {name} is "
+                    f"{fmt_number(longest.median_weeks)} weeks")
+    else:
+        sentence = (f"Waits for {name} are longest in {longest.locality}: "
+                    f"median {fmt_number(longest.median_weeks)} weeks")
     change = longest.change_weeks
     if change is None:
         return sentence + "."
@@ -137,7 +147,8 @@ def waiting_summary(service: str, by_service: pd.DataFrame, by_locality_service:
     if not is_missing(pct18):
         tail = f" and {fmt_pct(pct52)} over a year" if not is_missing(pct52) else ""
         parts.append(f"{fmt_pct(pct18)} have waited over 18 weeks{tail}.")
-    parts.append(longest_wait_sentence(service, longest_wait_locality(by_locality_service, service)))
+    parts.append(longest_wait_sentence(service, longest_wait_locality(by_locality_service, service),
+                                       localities_shown(by_locality_service, service)))
     worst = by_service.dropna(subset=["median_wait_weeks"]).sort_values("median_wait_weeks", ascending=False)
     if not worst.empty and worst.iloc[0]["service"] != service:
         top = worst.iloc[0]
