@@ -105,3 +105,10 @@ def test_empty_charts_are_not_drawn():
     assert drawable(journey.trend_chart(_by_year(), "all")) is not None
     boundaries = maps.to_feature_collection({"type": "FeatureCollection", "features": []})
     assert drawable(journey.need_map(hidden, boundaries)) is not None  # a map of grey areas still informs
+
+
+def test_need_sentence_with_one_locality_chosen():
+    one = _need()[lambda f: f.locality == "Westmere"]
+    assert journey.need_sentence(one) == (
+        "In Westmere, 5.0 in every 1,000 children and young people were prescribed melatonin in the period. "
+        "Clear the locality filter to compare localities on the map.")

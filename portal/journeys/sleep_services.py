@@ -168,6 +168,10 @@ def need_sentence(need: pd.DataFrame) -> str:
     if not top:
         return "Too few children were prescribed melatonin in each locality to map the need."
     rates = need.set_index("locality")["patients_per_1000"]
+    if need["patients_per_1000"].notna().sum() == 1:  # one locality chosen in the filters
+        only = top[0]
+        return (f"In {only}, {fmt_number(rates[only], 1)} in every 1,000 children and young people were prescribed "
+                "melatonin in the period. Clear the locality filter to compare localities on the map.")
     named = [f"{loc} ({fmt_number(rates[loc], 1)} per 1,000)" for loc in top]
     shown = need.dropna(subset=["patients_per_1000"])
     overall = shown["patients"].sum() / shown["population"].sum() * 1000 if shown["population"].sum() else None
