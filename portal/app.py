@@ -40,8 +40,8 @@ def login_intro() -> None:
     if demo:
         with st.expander("Demo sign-ins (synthetic data only)"):
             st.write("This portal is running the synthetic demonstration area. Each demo user has one role.")
-            st.table([{"Role": role, "Username": username, "Password": demo_password(username)}
-                      for username, role in demo])
+            st.table({"Username": {role: username for username, role in demo},
+                      "Password": {role: demo_password(username) for username, role in demo}})
 
 
 def sidebar(user, specs: list[navigation.PageSpec], pages: dict) -> None:
