@@ -162,6 +162,42 @@ def place_names(n: int) -> list[str]:
     return names
 
 
+class Coded:
+    """A text column stored as integer codes into a vocabulary (or, with no vocabulary, as the digits
+    themselves); indexing gives text, so a national-scale population fits in memory."""
+
+    def __init__(self, codes: np.ndarray, vocabulary: np.ndarray | None):
+        self.codes, self.vocabulary = codes, vocabulary
+
+    def __getitem__(self, p):
+        codes = self.codes[p]
+        return codes.astype(str) if self.vocabulary is None and np.ndim(codes) else (
+            str(codes) if self.vocabulary is None else self.vocabulary[codes])
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+class Postcodes:
+    """Postcodes built from the small area's sector and a unit code, e.g. "KX12 3" + "4AB"."""
+
+    def __init__(self, sectors: np.ndarray, small_area: np.ndarray, unit: Coded):
+        self.sectors, self.small_area, self.unit = sectors, small_area, unit
+
+    def __getitem__(self, p):
+        return np.char.add(self.sectors[self.small_area[p]], self.unit[p])
+
+
+class CouncilPostcodes:
+    """The postcode a council holds: the GP's, except for families who moved (a newer address)."""
+
+    def __init__(self, postcodes: Postcodes, moved: np.ndarray):
+        self.postcodes, self.moved = postcodes, moved
+
+    def __getitem__(self, p):
+        return np.where(self.moved[p], "KX99 9ZZ", self.postcodes[p])
+
+
 class World:
     """The synthetic area: geography, services, people and their (true) SEND journeys."""
 
@@ -244,19 +280,21 @@ class World:
         self.loc = self.sa_locality[self.sa]
         self.imd = self.sa_imd[self.sa]
         self.practice = self.practice_start[self.loc] + (rng.random(n) * self.practice_count[self.loc]).astype(int)
-        self.nhs = nhs_numbers(rng, n)
+        # identity columns are kept as small integer codes and turned into text only for the rows written
+        self.nhs = Coded(nhs_numbers(rng, n).astype(np.int64), None)
+        given_vocab = np.array(vocab.GIVEN_NAMES_MALE + vocab.GIVEN_NAMES_FEMALE)
         first = np.where(self.male, rng.integers(0, len(vocab.GIVEN_NAMES_MALE), n),
-                         rng.integers(0, len(vocab.GIVEN_NAMES_FEMALE), n))
-        self.given = np.where(self.male, np.array(vocab.GIVEN_NAMES_MALE)[first % len(vocab.GIVEN_NAMES_MALE)],
-                              np.array(vocab.GIVEN_NAMES_FEMALE)[first % len(vocab.GIVEN_NAMES_FEMALE)])
-        self.family = np.array(vocab.FAMILY_NAMES)[rng.integers(0, len(vocab.FAMILY_NAMES), n)]
-        letters = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
-        unit = np.char.add(np.char.add(rng.integers(1, 10, n).astype(str), letters[rng.integers(0, 20, n)]),
-                           letters[rng.integers(0, 20, n)])
-        self.postcode = np.char.add(self.sa_sector[self.sa], unit)
-        self.house = rng.integers(1, 120, n)
-        self.street = np.array([f"{w} {k}" for w in vocab.STREET_WORDS for k in vocab.STREET_KINDS]
-                               )[rng.integers(0, len(vocab.STREET_WORDS) * len(vocab.STREET_KINDS), n)]
+                         len(vocab.GIVEN_NAMES_MALE) + rng.integers(0, len(vocab.GIVEN_NAMES_FEMALE), n))
+        self.given = Coded(first.astype(np.int16), given_vocab)
+        self.family = Coded(rng.integers(0, len(vocab.FAMILY_NAMES), n).astype(np.int16),
+                            np.array(vocab.FAMILY_NAMES))
+        letters = list("ABDEFGHJLNPQRSTUWXYZ")
+        units = np.array([f"{d}{a}{b}" for d in range(1, 10) for a in letters for b in letters])
+        self.postcode_unit = rng.integers(0, len(units), n).astype(np.int16)
+        self.postcode = Postcodes(self.sa_sector, self.sa, Coded(self.postcode_unit, units))
+        self.house = rng.integers(1, 120, n).astype(np.int16)
+        self.street = Coded(rng.integers(0, len(vocab.STREET_WORDS) * len(vocab.STREET_KINDS), n).astype(np.int16),
+                            np.array([f"{w} {k}" for w in vocab.STREET_WORDS for k in vocab.STREET_KINDS]))
         # registered from birth, or moved into the area at some point
         moved_in = rng.random(n) < 0.12
         self.registered = np.where(moved_in, np.maximum(self.dob, self.as_of - rng.integers(0, 9 * 365, n)),
@@ -284,19 +322,21 @@ class World:
         cease_age = np.where(rng.random(n) < 0.2, rng.uniform(8, 16, n), rng.uniform(16, 25.9, n))
         self.ehcp_end = np.where(self.ever_ehcp, np.where(early, np.maximum(
             self.dob + (cease_age * 365.25).astype(np.int64), self.ehcp_start + 180), self.bday26), NEVER)
-        self.cease_reason = np.where(early, rng.choice(CEASE_REASONS[1:], n, p=[0.3, 0.15, 0.15, 0.2, 0.1, 0.1]),
-                                     "max_age")
+        self.cease_reason = Coded(np.where(early, 1 + rng.choice(len(CEASE_REASONS) - 1, n,
+                                                                 p=[0.3, 0.15, 0.15, 0.2, 0.1, 0.1]), 0).astype(np.int8),
+                                  np.array(CEASE_REASONS))
         need_e = rng.choice(len(NEEDS), n, p=np.array(NEED_SHARE_EHCP) / sum(NEED_SHARE_EHCP))
         need_s = rng.choice(len(NEEDS), n, p=np.array(NEED_SHARE_SUPPORT) / sum(NEED_SHARE_SUPPORT))
         self.need = np.where(self.ever_ehcp, need_e, need_s)
         # Council records: most carry the NHS number; the rest are linked by date of birth + postcode + sex.
         self.council_has_nhs = rng.random(n) < 0.8
         moved = (~self.council_has_nhs) & (rng.random(n) < 0.1)  # the council holds a newer address
-        self.council_postcode = np.where(moved, np.char.add("KX99 ", np.char.add(
-            rng.integers(1, 10, n).astype(str), "ZZ")), self.postcode)
-        key = pd.DataFrame({"d": self.dob, "p": self.postcode, "m": self.male})
-        shared = key.groupby(["d", "p", "m"])["d"].transform("size").to_numpy() > 1
-        self.demographics_unique = ~shared
+        self.council_moved = moved
+        self.council_postcode = CouncilPostcodes(self.postcode, moved)
+        # (date of birth, postcode, sex) as one integer, to find combinations shared by two people
+        key = ((self.dob.astype(np.int64) * len(self.sa_sector) + self.sa) * 4000 + self.postcode_unit) * 2 + self.male
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        self.demographics_unique = counts[inverse] == 1
         self.register_linkable = self.council_has_nhs | ((~moved) & self.demographics_unique)
         # the status the linked data can show (ground truth uses this; see module docstring)
         self.obs_sen_start = np.where(self.register_linkable, self.sen_start, NEVER)
@@ -357,23 +397,24 @@ def write_geography(w: World, out: FeedWriter) -> None:
     out.write_json("geography_boundaries.geojson", collection)
 
 
-def write_registrations(w: World, out: FeedWriter) -> None:
+def write_registrations(w: World, out: FeedWriter, idx: np.ndarray, first: bool) -> None:
     frame = pd.DataFrame({
-        "nhs_number": w.nhs,
-        "given_name": w.given,
-        "family_name": w.family,
-        "date_of_birth": iso(w.dob),
-        "sex": np.where(w.male, "M", "F"),
-        "ethnic_category": np.array(ETHNIC_CODES)[w.eth],
-        "postcode": w.postcode,
-        "small_area_code": w.sa_code[w.sa],
-        "practice_code": w.practice_code[w.practice],
-        "practice_name": w.practice_name[w.practice],
-        "registration_date": iso(w.registered),
+        "nhs_number": w.nhs[idx],
+        "given_name": w.given[idx],
+        "family_name": w.family[idx],
+        "date_of_birth": iso(w.dob[idx]),
+        "sex": np.where(w.male[idx], "M", "F"),
+        "ethnic_category": np.array(ETHNIC_CODES)[w.eth[idx]],
+        "postcode": w.postcode[idx],
+        "small_area_code": w.sa_code[w.sa[idx]],
+        "practice_code": w.practice_code[w.practice[idx]],
+        "practice_name": w.practice_name[w.practice[idx]],
+        "registration_date": iso(w.registered[idx]),
         "deregistration_date": "",
-        "extract_date": iso(np.full(w.n, w.as_of)),
+        "extract_date": iso(np.full(len(idx), w.as_of)),
     })
-    out.write("gp_registrations", frame, fmt="csv", bom=True)
+    # one file however many chunks: the registrations are a full extract (the linkage spine)
+    out.write("gp_registrations", frame, fmt="csv", bom=True, append=not first)
 
 
 class Accumulator:
@@ -773,9 +814,10 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     step("people and geography")
     w = World(scale, seed, as_of)
     write_geography(w, out)
-    write_registrations(w, out)
     acc, counters = Accumulator(), {}
     chunks = [np.arange(lo, min(lo + scale.chunk_people, w.n)) for lo in range(0, w.n, scale.chunk_people)]
+    for ci, idx in enumerate(chunks):
+        write_registrations(w, out, idx, first=ci == 0)
     ref_frames, census_frames, ks4_frames = [], [], []
     for ci, idx in enumerate(chunks):
         step(f"activity for people {idx[0]:,}-{idx[-1]:,}")

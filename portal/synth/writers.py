@@ -29,17 +29,22 @@ class FeedWriter:
     def _record(self, path: Path, feed: str, fmt: str, rows: int) -> None:
         self.files.append({"file": path.name, "feed": feed, "format": fmt, "rows": int(rows)})
 
-    def write(self, feed: str, frame: pd.DataFrame, fmt: str, bom: bool = False, part: int | None = None) -> Path:
+    def write(self, feed: str, frame: pd.DataFrame, fmt: str, bom: bool = False, part: int | None = None,
+              append: bool = False) -> Path:
+        """Write one feed file; ``append`` adds rows to a CSV written earlier (chunked generation)."""
         suffix = {"csv": ".csv", "xlsx": ".xlsx", "parquet": ".parquet"}[fmt]
         name = feed if part is None else f"{feed}_{part + 1:03d}"
         path = self.out_dir / f"{name}{suffix}"
         if fmt == "csv":
             # the BOM is what Excel-on-Windows exports add
-            with open(path, "wb") as fh:
-                if bom:
+            with open(path, "ab" if append else "wb") as fh:
+                if bom and not append:
                     fh.write(b"\xef\xbb\xbf")
                 pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), fh,
-                                write_options=pacsv.WriteOptions(quoting_style="needed"))
+                                write_options=pacsv.WriteOptions(quoting_style="needed", include_header=not append))
+            if append:
+                self.files[-1]["rows"] += len(frame)  # the same file, more rows
+                return path
         elif fmt == "parquet":
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
         else:
