@@ -9,7 +9,7 @@ from portal import filters as global_filters
 from portal import ops, store, ui
 from portal import requests as data_requests
 from portal.journeys import ask_for_data as journey
-from portal.journeys.operational import Meaning, block, accessible_file_uploaders
+from portal.journeys.operational import Meaning, accessible_file_uploaders, block, show_outcome
 from portal.requests import RequestError
 from portal.roles import ANALYST
 
@@ -33,7 +33,7 @@ def _flash(tab: str, kind: str, message: str) -> None:
 def _show_flash(tab: str) -> None:
     if f"request_flash_{tab}" in st.session_state:
         kind, message = st.session_state.pop(f"request_flash_{tab}")
-        (st.success if kind == "success" else st.error)(message)
+        show_outcome(kind, message)
 
 
 NO_LEGAL_BASIS = "Not needed: no data that identifies people"

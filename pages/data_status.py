@@ -6,7 +6,7 @@ import streamlit as st
 
 from portal import ingest, store, ui, uploads
 from portal.journeys import data_status as journey
-from portal.journeys.operational import Meaning, block, accessible_file_uploaders
+from portal.journeys.operational import Meaning, accessible_file_uploaders, block, show_outcome
 from portal.roles import ADMIN, ANALYST
 from portal.uploads import UploadError
 
@@ -53,9 +53,11 @@ st.header("Load a new feed file", anchor=False)
 st.markdown("Choose the feed, choose the file, and press **Check and load**. The file is checked against the "
             "feed's data contract. If it passes, the data is rebuilt and the pages show it straight away; if "
             "not, nothing changes and the report says what to correct.")
-with st.form("feed_upload_form", clear_on_submit=True, enter_to_submit=False):
-    feed = st.selectbox("Which feed is this file?", list(titles), format_func=lambda f: titles.get(f, f),
-                        key="upload_feed")
+DETECT = "Work it out from the file name"
+with st.form("feed_upload_form", enter_to_submit=False):
+    # Radio buttons, not a menu: every choice visible, and no stale menu state after the page redraws.
+    feed_choice = st.radio("Which feed is this file?", [DETECT, *titles], key="upload_feed",
+                           format_func=lambda f: f if f == DETECT else titles.get(f, f))
     upload = st.file_uploader("Feed file (CSV, Excel or Parquet, up to 200 MB)", type=["csv", "xlsx", "parquet"],
                               key="upload_file")
     go = st.form_submit_button("Check and load", type="primary", icon=":material/upload:")
@@ -66,7 +68,8 @@ if go:
     else:
         bar = st.progress(0.0, text="Starting")
         try:
-            outcome = uploads.upload_feed_file(user, upload.getvalue(), upload.name, feed,
+            outcome = uploads.upload_feed_file(user, upload.getvalue(), upload.name,
+                                               None if feed_choice == DETECT else feed_choice,
                                                progress=lambda fraction, text: bar.progress(fraction, text=text))
             st.session_state["last_upload"] = outcome
             st.rerun()  # redraw from the top, so the live version and the feed table show the outcome
@@ -77,7 +80,7 @@ if go:
 last = st.session_state.get("last_upload")
 if last is not None:
     if last.accepted:
-        st.success(last.message, icon=":material/check_circle:")
+        show_outcome("success", last.message)
     elif last.status == uploads.UNCHANGED:
         st.info(last.message)
     else:

@@ -6,7 +6,7 @@ import streamlit as st
 from portal import cohorts, ui
 from portal.cohorts import CohortDefinition, CohortError
 from portal.journeys import gp_cohort_finder as journey
-from portal.journeys.operational import draw_chart
+from portal.journeys.operational import draw_chart, show_outcome
 from portal.roles import GP
 
 user, filters = ui.page_setup("GP cohort finder", __file__)
@@ -153,4 +153,4 @@ with st.expander("Save this cohort so your practice can use it again",
         st.form_submit_button("Save cohort", icon=":material/save:", on_click=_save)
     if "cohort_save_message" in st.session_state:
         kind, message = st.session_state.pop("cohort_save_message")
-        (st.success if kind == "success" else st.error)(message)
+        show_outcome(kind, message)

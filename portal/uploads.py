@@ -179,11 +179,20 @@ def feed_choices() -> dict[str, str]:
     return {feed: contract.title for feed, contract in load_contracts().items()}
 
 
-def upload_feed_file(user, data: bytes, original_name: str, feed: str, progress=None,
+def detect_feed(original_name: str) -> str | None:
+    """The feed a file's name says it is (the contracts' file name patterns), as the command line does."""
+    from portal.contracts import contract_for_file
+
+    contract = contract_for_file(Path(_label(original_name)))
+    return contract.feed if contract and not contract.companion_kind(_label(original_name)) else None
+
+
+def upload_feed_file(user, data: bytes, original_name: str, feed: str | None, progress=None,
                      max_bytes: int = MAX_UPLOAD_BYTES) -> UploadResult:
     """Check, store, validate and ingest one feed file; on success rebuild and publish the marts.
 
-    ``progress(fraction, text)`` is told how far it has got. A rejected file changes nothing that pages
+    ``feed`` None means: work it out from the file's name. ``progress(fraction, text)`` is told how far
+    it has got. A rejected file changes nothing that pages
     read: it is quarantined with its report and the live mart version stays as it was.
     """
     from portal import ingest, store
@@ -192,6 +201,11 @@ def upload_feed_file(user, data: bytes, original_name: str, feed: str, progress=
     if user is None or user.role not in UPLOAD_ROLES:
         raise PermissionError("Only analysts and administrators can upload feed files.")
     feeds = feed_choices()
+    if feed is None:
+        feed = detect_feed(original_name)
+        if feed is None:
+            raise UploadError(f"Cannot tell which feed '{_label(original_name)}' is from its name: choose the "
+                              "feed, or name the file after it (for example gp_events_2026-10.csv).")
     if feed not in feeds:
         raise UploadError(f"Choose which feed this file is: one of {', '.join(feeds)}.")
     step(0.05, "Checking the file")

@@ -241,7 +241,7 @@ def test_page_runs_a_new_definition_from_the_form(handmade):
     at.selectbox(key="cohort_send_status").select("Any")
     at.checkbox(key="cohort_condition_obesity").check()
     at.selectbox(key="cohort_no_event").select("(no event rule)")
-    at.button[0].click()  # the form's "Find children"
+    next(b for b in at.button if b.proto.label == "Find children").click()
     at.run()
     assert _listed(at) == _nhs_of("k9")
     last = ops.audit_events(event="cohort_view")[0]["detail"]

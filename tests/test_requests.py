@@ -221,7 +221,7 @@ def test_page_walks_a_request_from_form_to_completion(page_people):
     asker.text_input(key="request_group").input("EHCP, aged 5-10")
     _button(asker, "Send request").click()
     asker.run()
-    assert any("Request 1 sent" in s.value for s in asker.success)
+    assert any("Request 1 sent" in s.value for s in asker.info)
     assert asker.text_area(key="request_what").value == ""  # cleared after a successful send
     mine = shown_tables(asker)[0]
     assert list(mine["Number"]) == [1] and list(mine["Status"]) == ["submitted"] and list(mine["Area"]) == ["Northfield"]

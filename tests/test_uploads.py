@@ -74,6 +74,14 @@ def test_size_limit():
     assert uploads.check_upload(b"a,b\n1,2\n", "small.csv", uploads.FEED_KINDS, max_bytes=1024) == "csv"
 
 
+def test_the_feed_is_worked_out_from_the_file_name_as_on_the_command_line():
+    assert uploads.detect_feed("gp_events_2026-10.csv") == "gp_events"
+    assert uploads.detect_feed("prescribing_001.parquet") == "prescribing"
+    assert uploads.detect_feed("../x/send_register.csv") == "send_register"
+    assert uploads.detect_feed("geography_boundaries.geojson") is None  # boundaries go through the command line
+    assert uploads.detect_feed("mystery.csv") is None
+
+
 def test_stored_under_a_generated_name_read_only_and_never_executable(tmp_path, monkeypatch):
     monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(tmp_path))
     data = b"nhs_number,x\n1,2\n"
@@ -119,7 +127,8 @@ def test_data_status_page_shows_each_feed_with_chart_and_summary(tiny_marts, rol
     assert any(m.value.startswith("3 feeds are loaded.") and "No file has been rejected" in m.value
                for m in at.markdown)
     assert any("Live data version: **v20261101T000000**" in i.value for i in at.info)
-    assert [s.label for s in at.selectbox if s.key == "upload_feed"] == ["Which feed is this file?"]
+    assert at.radio(key="upload_feed").options[0] == "Work it out from the file name"
+    assert "GP coded events (SNOMED CT)" in at.radio(key="upload_feed").options
 
 
 @pytest.mark.parametrize("role", ["commissioner", "clinician", "gp"])
@@ -227,7 +236,7 @@ def test_a_good_feed_file_goes_live_as_a_new_version(demo_copy):
     entry = ops.audit_events(event="upload_accepted")[0]
     assert entry["detail"]["mart_version"] == result.mart_version and entry["detail"]["rows"] == 2
 
-    again = uploads.upload_feed_file(ANALYST_USER, reviews, "same_again.csv", "gp_events")
+    again = uploads.upload_feed_file(ANALYST_USER, reviews, "gp_events_again.csv", None)  # feed from the name
     assert again.status == uploads.UNCHANGED and store.current_version().name == result.mart_version
 
 
@@ -239,4 +248,6 @@ def test_only_the_data_team_may_upload(demo_copy):
             uploads.upload_feed_file(User("x", "X", role), b"a,b\n1,2\n", "gp_events.csv", "gp_events")
     with pytest.raises(UploadError, match="Choose which feed"):
         uploads.upload_feed_file(ANALYST_USER, b"a,b\n1,2\n", "x.csv", "../../etc")
+    with pytest.raises(UploadError, match="Cannot tell which feed 'mystery.csv' is"):
+        uploads.upload_feed_file(ANALYST_USER, b"a,b\n1,2\n", "mystery.csv", None)
     assert uploads.recent_uploads() == []
