@@ -47,9 +47,8 @@ if absence is not None:
         "Absence, suspensions and exclusions by SEND status", absence, journey.absence_chart(absence.df, measure),
         summary=journey.absence_summary(absence.df),
         table=journey.table(absence.display_df(), [
-            "academic_year", "send_status", "pupils", "absence_rate", "persistently_absent",
-            "pct_persistently_absent", "pupils_suspended", "pct_suspended", "suspensions", "suspensions_per_100",
-            "permanent_exclusions"]),
+            "academic_year", "send_status", "pupils", "absence_rate", "pct_persistently_absent", "pct_suspended",
+            "suspensions_per_100", "permanent_exclusions"]),
         download_name="education_absence_by_year",
     )
     absence_by = st.selectbox("Break down absence by", list(journey.ABSENCE_BREAKDOWNS),

@@ -220,8 +220,10 @@ def absence_summary(df: pd.DataFrame) -> str:
         parts.append(f"Suspensions were highest for {STATUS_PHRASES[worst[0]]}: "
                      f"{fmt_number(worst[1], 1)} per 100 pupils.")
     exclusions = pd.to_numeric(latest.get("permanent_exclusions"), errors="coerce") if rates else None
-    if exclusions is not None and exclusions.notna().any():
-        parts.append(f"{fmt_number(exclusions.sum())} permanent exclusions were recorded (rounded).")
+    if exclusions is not None and exclusions.sum() > 0:
+        parts.append(f"About {fmt_number(exclusions.sum())} pupils were permanently excluded.")
+    elif exclusions is not None and exclusions.isna().any():
+        parts.append("A small number of pupils were permanently excluded.")
     return " ".join(parts)
 
 

@@ -71,6 +71,11 @@ def display_table(table: pd.DataFrame, measure_key: str, by: str) -> pd.DataFram
     """The table shown and downloaded; '*' where a count (and so its rate) is hidden."""
     m = MEASURES[measure_key]
     denominator_label = "Child-years" if m.years_factor != 1 else "Children and young people"
+    table = table.copy()
+    for column in ("count", "denominator"):
+        values = table[column].dropna()
+        if (values == values.round()).all():  # whole numbers read as counts, not 25.0
+            table[column] = table[column].round().astype("Int64")
     shown = table.rename(columns={
         "group": BREAKDOWNS[by], "count": m.title, "denominator": denominator_label,
         "rate": f"Rate {m.unit}", "ci_low": "95% CI lower", "ci_high": "95% CI upper",

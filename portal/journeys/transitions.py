@@ -115,7 +115,7 @@ def followup_chart(df: pd.DataFrame, by: str) -> alt.Chart | None:
     label = FOLLOWUP_BREAKDOWNS[by]
     return alt.Chart(data).mark_bar(color=theme.NHS_BLUE).encode(
         x=alt.X("group_value:N", title=label, axis=alt.Axis(labelAngle=0 if by in ("year", "sex") else -30)),
-        y=alt.Y("pct_left_without_follow_up:Q", title="% with no GP consultation in the year after 18"),
+        y=alt.Y("pct_left_without_follow_up:Q", title="% with no GP visit after 18"),
         tooltip=[alt.Tooltip("group_value:N", title=label),
                  alt.Tooltip("pct_left_without_follow_up:Q", title="% with no follow-up", format=".0f"),
                  alt.Tooltip("left_childrens_services:Q", title="In children's services before 18", format=","),
