@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "portal.commands.public",    # public load DIR | public fetch
     "portal.commands.serve",     # serve (build the demo if needed, then start Streamlit)
     "portal.commands.audit",     # audit --text --event --user --since --until --format csv|jsonl (read-only)
+    "portal.commands.videos",    # videos make [PAGE...] | videos check (narrated how-to videos)
 ]
 
 
