@@ -67,7 +67,7 @@ class LoadResult:
         return max((b for _, b in self.rss_samples), default=0)
 
     def rss_growth(self, settle_share: float = 0.25) -> int:
-        """Memory growth after warm-up: the last sample minus the largest sample of the first quarter.
+        """Memory growth after warm-up: the last tenth of the run minus the peak of the warm-up share.
 
         Caches and the first page loads fill memory early on; a leak shows as growth after that.
         """
