@@ -148,3 +148,16 @@ def test_a_shared_link_opens_its_page_and_filters_after_sign_in(page, login, dem
     login(page, username, password, path=f"/{spec.url_path}?sex=Female")
     assert page.url.split("?")[0].rstrip("/").endswith(spec.url_path)
     assert "sex=Female" in page.url
+
+
+def test_a_page_outside_the_role_cannot_be_opened_by_url(page, login, demo_users, portal_server):
+    hidden = [spec for spec in navigation.PAGES if not spec.allows(COMMISSIONER)]
+    assert hidden, "some page must be closed to commissioners (the GP cohort finder, the audit log)"
+    username, password = demo_users[COMMISSIONER]
+    login(page, username, password)
+    for spec in hidden:
+        page.goto(portal_server.url(spec.url_path))
+        wait_for_portal(page)
+        assert page.url.rstrip("/") == portal_server.base_url  # home, not the page asked for
+        headings = [h.strip() for h in page.get_by_role("heading", level=1).all_inner_texts()]
+        assert spec.title not in headings
