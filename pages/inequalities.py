@@ -22,7 +22,7 @@ if result is None:
 table, area_rate = journey.representation_table(result.df, measure)
 m = journey.MEASURES[measure]
 ui.indicator_block(
-    f"{m.title} by {journey.BREAKDOWNS[by].split(' (')[0].lower()}, against the area", result,
+    journey.title(measure, by), result,
     journey.chart(table, area_rate, measure, by), summary=journey.summary(table, area_rate, measure, by),
     table=journey.display_table(table, measure, by), download_name=f"inequalities_{measure}_by_{by}",
 )

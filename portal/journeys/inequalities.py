@@ -51,6 +51,16 @@ REPRESENTATION_ORDER = [rates.OVER, rates.SIMILAR, rates.UNDER, rates.NOT_SHOWN]
 REPRESENTATION_COLOURS = [theme.NHS_ORANGE, theme.NHS_MID_GREY, theme.NHS_BLUE, theme.NHS_PALE_GREY]
 
 
+def breakdown_phrase(by: str) -> str:
+    """'ethnicity', 'deprivation quintile', 'SEND status' (acronyms keep their capitals)."""
+    label = BREAKDOWNS[by].split(" (")[0]
+    return label if label[:2].isupper() else label[0].lower() + label[1:]
+
+
+def title(measure_key: str, by: str) -> str:
+    return f"{MEASURES[measure_key].title} by {breakdown_phrase(by)}, against the area"
+
+
 def representation_table(df: pd.DataFrame, measure_key: str) -> tuple[pd.DataFrame, float]:
     """Per group: count, denominator, rate and 95% CI, ratio to the area, and the representation label."""
     m = MEASURES[measure_key]
@@ -122,7 +132,7 @@ def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> a
 
 def summary(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> str:
     m = MEASURES[measure_key]
-    label = BREAKDOWNS[by].split(" (")[0].lower()
+    label = breakdown_phrase(by)
     if table["rate"].dropna().empty:
         return "Too few children match these filters to work out rates safely."
     over = table[table["representation"] == rates.OVER]
