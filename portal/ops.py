@@ -191,8 +191,12 @@ _migrate_lock = threading.Lock()
 
 
 @contextmanager
-def connect(path: Path | None = None):
-    """A connection in WAL mode; commits on success, rolls back on error, always closes."""
+def connect(path: Path | None = None, readonly: bool = False):
+    """A connection in WAL mode; commits on success, rolls back on error, always closes.
+
+    Writers take the write lock up front (BEGIN IMMEDIATE) so two writers never deadlock; ``readonly``
+    callers start a plain transaction, which in WAL mode never waits for a writer (every page run
+    validates its session this way)."""
     path = path or config.ops_db_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -202,7 +206,7 @@ def connect(path: Path | None = None):
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, path)
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
@@ -247,7 +251,7 @@ def _split_sql(script: str) -> list[str]:
 
 
 def schema_version(path: Path | None = None) -> int:
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
@@ -325,13 +329,13 @@ def get_user(username: str, path: Path | None = None) -> UserRecord | None:
         username = normalise_username(username)
     except UserError:
         return None
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         row = conn.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
     return _row_to_user(row) if row else None
 
 
 def list_users(path: Path | None = None) -> list[UserRecord]:
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         rows = conn.execute("SELECT * FROM users ORDER BY username").fetchall()
     return [_row_to_user(row) for row in rows]
 
@@ -421,7 +425,7 @@ def create_session(username: str, cookie_binding: str, hours: float = SESSION_HO
 
 
 def find_session_by_cookie(username: str, cookie_binding: str, path: Path | None = None) -> Session | None:
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         row = conn.execute(
             "SELECT * FROM sessions WHERE username = ? AND cookie_binding = ?"
             " ORDER BY created_at DESC LIMIT 1", (username, cookie_binding)).fetchone()
@@ -429,7 +433,7 @@ def find_session_by_cookie(username: str, cookie_binding: str, path: Path | None
 
 
 def get_session(session_id: str, path: Path | None = None) -> Session | None:
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         row = conn.execute("SELECT * FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
     return _row_to_session(row) if row else None
 
@@ -446,7 +450,7 @@ def validate_session(session_id: str | None, now: datetime | None = None,
     if not session_id:
         return None
     now = now or utcnow()
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         row = conn.execute(
             "SELECT u.* FROM sessions s JOIN users u ON u.username = s.username"
             " WHERE s.session_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
@@ -487,7 +491,7 @@ def audit(event: str, username: str | None, detail: dict | None = None, path: Pa
 def audit_events(limit: int = 500, event: str | None = None, username: str | None = None,
                  path: Path | None = None) -> list[dict]:
     """The newest audit events first, optionally for one event type or user."""
-    with connect(path) as conn:
+    with connect(path, readonly=True) as conn:
         rows = conn.execute(
             "SELECT id, at, event, username, detail FROM audit_log"
             " WHERE ($event IS NULL OR event = $event) AND ($username IS NULL OR username = $username)"

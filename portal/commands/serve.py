@@ -63,7 +63,11 @@ def serve(args) -> int:
     if not args.no_demo_users:
         from portal.demo_users import DEMO_USERS, demo_password, ensure_demo_users
 
-        created = ensure_demo_users()
+        try:
+            created = ensure_demo_users()
+        except Exception as exc:  # the portal still starts; real users can be added with `users add`
+            print(f"Could not create the demo users ({exc}); starting without them.", file=sys.stderr)
+            created = []
         if created:
             print(f"Created demo users: {', '.join(created)}")
         print("Demo sign-ins (synthetic data only; passwords are public, never use them with real data):")
