@@ -67,12 +67,12 @@ def serve(args) -> int:
             created = ensure_demo_users()
         except Exception as exc:  # the portal still starts; real users can be added with `users add`
             print(f"Could not create the demo users ({exc}); starting without them.", file=sys.stderr)
-            created = []
-        if created:
-            print(f"Created demo users: {', '.join(created)}")
-        print("Demo sign-ins (synthetic data only; passwords are public, never use them with real data):")
-        for username, _name, role in DEMO_USERS:
-            print(f"  {role:<13} {username:<18} {demo_password(username)}")
+        else:
+            if created:
+                print(f"Created demo users: {', '.join(created)}")
+            print("Demo sign-ins (synthetic data only; passwords are public, never use them with real data):")
+            for username, _name, role in DEMO_USERS:
+                print(f"  {role:<13} {username:<18} {demo_password(username)}")
     host = "localhost" if args.address in ("127.0.0.1", "0.0.0.0") else args.address
     print(f"Starting the portal at http://{host}:{args.port}", flush=True)
     os.chdir(config.REPO_ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
