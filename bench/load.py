@@ -32,6 +32,7 @@ class LoadConfig:
     action_timeout_s: float = 60.0
     seed: int = 20261122
     ramp_s: float = 5.0                # users start spread over this many seconds, as people arrive
+    warm_up: bool = False              # each user first opens every page of its menu once (soak)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class LoadResult:
     rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, bytes)
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
+    warmed_up_at: list[float] = field(default_factory=list)  # seconds since start, one per warmed-up user
 
     def latencies(self, kind: str) -> np.ndarray:
         return np.array([a.seconds for a in self.actions if a.kind == kind and a.ok])
@@ -67,15 +69,18 @@ class LoadResult:
         return max((b for _, b in self.rss_samples), default=0)
 
     def rss_growth(self, settle_share: float = 0.25) -> int:
-        """Memory growth after warm-up: the last tenth of the run minus the peak of the warm-up share.
+        """Memory growth after warm-up: the last tenth of the run minus the peak during warm-up.
 
-        Caches and the first page loads fill memory early on; a leak shows as growth after that.
+        Caches and the first page loads fill memory early on; a leak shows as growth after that. With
+        ``LoadConfig.warm_up`` the warm-up ends when every user has opened every page once; otherwise it
+        is the first ``settle_share`` of the run.
         """
         if len(self.rss_samples) < 4:
             return 0
         end = self.rss_samples[-1][0]
-        early = [b for t, b in self.rss_samples if t <= end * settle_share]
-        late = [b for t, b in self.rss_samples if t >= end * (1 - 0.1)]
+        warm = max(self.warmed_up_at) if self.config.warm_up and self.warmed_up_at else end * settle_share
+        early = [b for t, b in self.rss_samples if t <= warm]
+        late = [b for t, b in self.rss_samples if t >= max(warm, end * 0.9)]
         return int(np.median(late) - max(early)) if early and late else 0
 
 
@@ -95,7 +100,8 @@ def _shown(session: StreamlitSession, widget: Widget):
     return widget.current
 
 
-async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResult, stop_at: float) -> None:
+async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResult, started_at: float,
+                         stop_at: float) -> None:
     rng = random.Random(cfg.seed + index)
     await asyncio.sleep(cfg.ramp_s * index / max(cfg.users, 1))
     session = StreamlitSession(url, timeout=cfg.action_timeout_s)
@@ -109,6 +115,13 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
             return
         result.actions.append(Action("login", page, run.seconds, run.ok))
         pages = [p for p in session.pages if cfg.pages is None or p in cfg.pages] or list(session.pages)
+        if cfg.warm_up:
+            for page in pages:
+                run = await session.go_to(page)
+                result.actions.append(Action("warm-up", page, run.seconds, run.ok))
+                if run.exceptions:
+                    result.errors.append(f"user {index} on {page or 'home'}: {run.exceptions[0][:300]}")
+            result.warmed_up_at.append(time.monotonic() - started_at)
         for _ in range(cfg.max_actions_per_user):
             await asyncio.sleep(rng.uniform(*cfg.think_s))
             if time.monotonic() >= stop_at:
@@ -155,7 +168,8 @@ async def run_load_async(server, cfg: LoadConfig, sample_every_s: float = 0.5) -
     cpu_before = server.cpu_seconds()
     done = asyncio.Event()
     sampler = asyncio.create_task(_sample_memory(server, result, started, done, sample_every_s))
-    await asyncio.gather(*(_simulate_user(i, server.url, cfg, result, stop_at) for i in range(cfg.users)))
+    await asyncio.gather(*(_simulate_user(i, server.url, cfg, result, started, stop_at)
+                           for i in range(cfg.users)))
     done.set()
     await sampler
     result.wall_seconds = time.monotonic() - started

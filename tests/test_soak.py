@@ -1,6 +1,7 @@
-"""A short soak in CI: 10 websocket-level sessions sign in, change filters and open pages for 45 seconds
+"""A short soak in CI: 10 websocket-level sessions sign in, open every page once (warm-up), then change
+filters and open pages until 60 seconds have passed,
 against a real portal server on the small demo; no session may see an error and server memory may not
-keep growing. The full soak (50 sessions, 10 minutes, county data) is ``python -m bench soak``."""
+keep growing after the warm-up. The full soak (50 sessions, 10 minutes, county data) is ``python -m bench soak``."""
 from __future__ import annotations
 
 import shutil
@@ -12,7 +13,7 @@ from bench.soak import describe, judge, soak
 pytestmark = pytest.mark.timeout(300)
 
 SESSIONS = 10
-SECONDS = 45
+SECONDS = 60
 
 
 def test_short_soak_has_no_errors_and_no_memory_growth(small_demo, tmp_path, monkeypatch):
@@ -23,9 +24,8 @@ def test_short_soak_has_no_errors_and_no_memory_growth(small_demo, tmp_path, mon
     result = soak(data, users=SESSIONS, seconds=SECONDS, think_s=(0.5, 1.5), sample_every_s=0.5)
     print(describe(result))
 
-    # warm-up is the first half here: in 45 s, first visits to pages and filters still fill caches
-    assert judge(result, growth_bound_mb=100, min_actions_per_user=3, settle_share=0.5) == []
+    assert judge(result, growth_bound_mb=100, min_actions_per_user=3) == []
     kinds = {action.kind for action in result.actions}
     assert {"login", "filter", "page"} <= kinds, f"the soak must exercise filters and pages, did {kinds}"
-    pages = {action.page for action in result.actions if action.kind == "page"}
+    pages = {action.page for action in result.actions if action.kind in ("page", "warm-up")}
     assert len(pages) >= 3, f"the soak visited too few pages: {pages}"
