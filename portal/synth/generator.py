@@ -818,7 +818,7 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     chunks = [np.arange(lo, min(lo + scale.chunk_people, w.n)) for lo in range(0, w.n, scale.chunk_people)]
     for ci, idx in enumerate(chunks):
         write_registrations(w, out, idx, first=ci == 0)
-    ref_frames, census_frames, ks4_frames = [], [], []
+    ref_frames, census_linkable, ks4_frames = [], [], []
     for ci, idx in enumerate(chunks):
         step(f"activity for people {idx[0]:,}-{idx[-1]:,}")
         gp, ae, rx = monthly_activity(w, idx, acc, counters)
@@ -856,7 +856,19 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
         }), fmt="parquet", part=ci)
         ref_frames.append(referrals(w, idx, counters))
         census, ks4 = school_feeds(w, idx, counters, acc)
-        census_frames.append(census)
+        ident = council_identity(w, census["p"].to_numpy(), w.rng(17, int(idx[0])), share_with_nhs=0.4)
+        census_linkable.append(ident["linkable"])
+        # the census is the largest council feed: written chunk by chunk (one file at county scale)
+        out.write("school_census", pd.DataFrame({
+            "academic_year": census["academic_year"], "school_urn": census["school_urn"].astype(str),
+            "upn": census["upn"], "nhs_number": ident["nhs_number"],
+            "date_of_birth": ident["date_of_birth"].astype("datetime64[D]"), "sex": ident["sex"],
+            "postcode": ident["postcode"], "sen_provision": census["sen_provision"],
+            "sessions_possible": census["sessions_possible"].astype(np.int64),
+            "sessions_missed": census["sessions_missed"].astype(np.int64),
+            "suspensions": census["suspensions"].astype(np.int64),
+            "permanent_exclusions": census["permanent_exclusions"].astype(np.int64),
+        }), fmt="parquet", part=None if len(chunks) == 1 else ci)
         ks4_frames.append(ks4)
     step("council and community feeds")
     ref = pd.concat(ref_frames, ignore_index=True)
@@ -872,19 +884,6 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     out.write("send_register", register, fmt="csv")
     casework = sen2_casework(w)
     out.write("sen2_casework", casework, fmt="xlsx")
-    census = pd.concat(census_frames, ignore_index=True)
-    crng = w.rng(17)
-    ident = council_identity(w, census["p"].to_numpy(), crng, share_with_nhs=0.4)
-    out.write("school_census", pd.DataFrame({
-        "academic_year": census["academic_year"], "school_urn": census["school_urn"].astype(str),
-        "upn": census["upn"], "nhs_number": ident["nhs_number"],
-        "date_of_birth": ident["date_of_birth"].astype("datetime64[D]"), "sex": ident["sex"],
-        "postcode": ident["postcode"], "sen_provision": census["sen_provision"],
-        "sessions_possible": census["sessions_possible"].astype(np.int64),
-        "sessions_missed": census["sessions_missed"].astype(np.int64),
-        "suspensions": census["suspensions"].astype(np.int64),
-        "permanent_exclusions": census["permanent_exclusions"].astype(np.int64),
-    }), fmt="parquet")
     ks4 = pd.concat(ks4_frames, ignore_index=True)
     kident = council_identity(w, ks4["p"].to_numpy(), w.rng(18), share_with_nhs=0.5)
     out.write("ks4_attainment", pd.DataFrame({
@@ -895,8 +894,8 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     survey, planted = surveys(w, counters)
     out.write("surveys", survey, fmt="csv", bom=True)
     step("ground truth")
-    truth = ground_truth(w, acc, ref, census, ident["linkable"], ks4, kident["linkable"], register, casework,
-                         survey, planted)
+    truth = ground_truth(w, acc, ref, np.concatenate(census_linkable), ks4, kident["linkable"], register,
+                         casework, survey, planted)
     truth["files"] = out.files
     (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True, default=_json_default))
     return truth
@@ -912,7 +911,7 @@ def _json_default(value):
     raise TypeError(type(value))
 
 
-def ground_truth(w: World, acc: Accumulator, ref: pd.DataFrame, census: pd.DataFrame, census_linkable,
+def ground_truth(w: World, acc: Accumulator, ref: pd.DataFrame, census_linkable: np.ndarray,
                  ks4: pd.DataFrame, ks4_linkable, register: pd.DataFrame, casework: pd.DataFrame,
                  survey: pd.DataFrame, planted: list[dict]) -> dict:
     names = w.locality_names
