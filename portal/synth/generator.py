@@ -883,7 +883,8 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     register = send_register(w)
     out.write("send_register", register, fmt="csv")
     casework = sen2_casework(w)
-    out.write("sen2_casework", casework, fmt="xlsx")
+    # Excel is how casework teams send it; above a county's size openpyxl is too slow, so CSV
+    out.write("sen2_casework", casework, fmt="xlsx" if len(casework) < 100_000 else "csv")
     ks4 = pd.concat(ks4_frames, ignore_index=True)
     kident = council_identity(w, ks4["p"].to_numpy(), w.rng(18), share_with_nhs=0.5)
     out.write("ks4_attainment", pd.DataFrame({
