@@ -46,7 +46,7 @@ if by_group is not None:
 st.header("Impact view: did a change make a difference?", anchor=False)
 st.markdown("Pick the date a service or policy changed. The model looks at every month before and after it "
             "(the whole history, whatever period is chosen above) and estimates the jump and the change in trend.")
-history = ui.run("health_activity_by_month", filters, split=split, whole_history=True)
+history = ui.run("health_activity_series", filters, split=split)
 if history is None:
     st.stop()
 months = sorted(pd.to_datetime(history.df["month"]).dt.date.unique())
@@ -55,7 +55,7 @@ if len(months) < 6:
     st.stop()
 groups = [g for g in journey.GROUP_ORDER if g in set(history.df["group_value"])]
 c1, c2, c3 = st.columns(3)
-group = c1.selectbox("Group", groups, format_func=lambda g: journey.GROUP_PHRASES[g].capitalize(), key="impact_group")
+group = c1.selectbox("Group", groups, format_func=journey.group_label, key="impact_group")
 intervention = c2.date_input("Date of the change", value=journey.default_intervention(months),
                              min_value=months[0], max_value=months[-1], format="DD/MM/YYYY", key="impact_date")
 seasonality = c3.selectbox("Time of year", list(journey.SEASONALITY_LABELS),

@@ -15,7 +15,7 @@ from portal.roles import ANALYST, COMMISSIONER, ROLES
 
 
 def _history(role: str) -> pd.DataFrame:
-    return queries.run("health_activity_by_month", users()[role], whole_history=True).df
+    return queries.run("health_activity_series", users()[role]).df
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -13,6 +13,7 @@ from portal import theme
 from portal.analysis import its
 from portal.journeys.common import fmt_number, rounded_for_display
 
+AXIS_TITLES = {"ae_per_1000": "A&E per 1,000 a month", "gp_per_1000": "GP consultations per 1,000 a month"}
 MEASURES: dict[str, str] = {
     "ae_per_1000": "A&E attendances per 1,000 a month",
     "gp_per_1000": "GP consultations per 1,000 a month",
@@ -54,6 +55,12 @@ def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return rounded_for_display(out.rename(columns=LABELS))
 
 
+def group_label(group: str) -> str:
+    """'Children with SEND' (str.capitalize would lower the acronym)."""
+    phrase = GROUP_PHRASES.get(group, group)
+    return phrase[:1].upper() + phrase[1:]
+
+
 def _groups(data: pd.DataFrame) -> list[str]:
     present = set(data["group_value"])
     return [g for g in GROUP_ORDER if g in present]
@@ -66,7 +73,7 @@ def trend_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
     groups = _groups(data)
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=20)).encode(
         x=alt.X("month:T", title="Month"),
-        y=alt.Y(f"{measure}:Q", title=MEASURES[measure]),
+        y=alt.Y(f"{measure}:Q", title=AXIS_TITLES[measure]),
         color=alt.Color("group_value:N", title="Group", sort=groups,
                         scale=alt.Scale(domain=groups, range=[GROUP_COLOURS[g] for g in groups])),
         strokeDash=alt.StrokeDash("group_value:N", sort=groups, legend=None),
@@ -101,12 +108,13 @@ def trend_summary(df: pd.DataFrame, measure: str) -> str:
             f"children without SEND.")
     if len(months) >= 2 * span and None not in (f_send, f_none):
         start = pd.Timestamp(first[0]).strftime("%B %Y")
-        if (f_send > f_none) != (l_send > l_none):
+        if (f_send > f_none) != (l_send > l_none):  # the groups swapped places
             text += (f" That has turned around: from {start} it was {fmt_number(f_send, 1)} against "
                      f"{fmt_number(f_none, 1)}, so {who} went from {'more' if f_send > f_none else 'fewer'} "
                      f"to {'more' if l_send > l_none else 'fewer'} visits than other children.")
         else:
-            text += f" At the start ({start} onwards) it was {fmt_number(f_send, 1)} against {fmt_number(f_none, 1)}."
+            text += (f" In the first {span} months shown (from {start}) it was {fmt_number(f_send, 1)} against "
+                     f"{fmt_number(f_none, 1)}.")
     return text
 
 
@@ -173,11 +181,12 @@ def impact_chart(result: its.ITSResult, measure: str, group: str) -> alt.Chart |
     observed = lines[["month", "observed"]].rename(columns={"observed": "value"}).assign(series="Recorded")
     fitted = lines[["month", "fitted", "segment"]].rename(columns={"fitted": "value"}).assign(series="Model")
     expected = lines.dropna(subset=["counterfactual"])[["month", "counterfactual"]].rename(
-        columns={"counterfactual": "value"}).assign(series="Expected without the change")
-    domain = ["Recorded", "Model", "Expected without the change"]
+        columns={"counterfactual": "value"}).assign(series="Expected if nothing changed")
+    domain = ["Recorded", "Model", "Expected if nothing changed"]
     colours = [theme.NHS_MID_GREY, theme.NHS_BLUE, theme.NHS_ORANGE]
-    y_title = MEASURES[measure]
-    colour = alt.Color("series:N", title="", sort=domain, scale=alt.Scale(domain=domain, range=colours))
+    y_title = AXIS_TITLES[measure]
+    colour = alt.Color("series:N", title="", sort=domain, scale=alt.Scale(domain=domain, range=colours),
+                       legend=alt.Legend(labelLimit=0))
     tooltip = [alt.Tooltip("month:T", title="Month", format="%B %Y"), alt.Tooltip("series:N", title=""),
                alt.Tooltip("value:Q", title=y_title, format=".1f")]
     points = alt.Chart(observed).mark_point(filled=True, size=36).encode(
