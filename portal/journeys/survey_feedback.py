@@ -171,4 +171,4 @@ def theme_choices(themes: pd.DataFrame) -> list[str]:
     return ["all"] + sorted(str(t) for t in themes["theme"].dropna().unique())
 
 
-COMMENT_COLUMNS = ["quarter", "service", "locality", "respondent", "score", "theme", "comment"]
+COMMENT_COLUMNS = ["quarter", "service", "locality", "score", "theme", "comment"]
