@@ -24,6 +24,8 @@ def register(subparsers) -> None:
     parser.add_argument("--no-demo-users", action="store_true",
                         help="do not create the demo users (do this on any portal holding real data)")
     parser.add_argument("--no-build", action="store_true", help="never build the demo, even with no marts")
+    parser.add_argument("--demo-scale", default="county", choices=("small", "county", "national"),
+                        help="the synthetic demo to build when there are no marts (default county)")
     parser.set_defaults(func=serve)
 
 
@@ -55,8 +57,10 @@ def serve(args) -> int:
         if args.no_build:
             print("No marts have been built yet; run: python -m portal build-demo", file=sys.stderr)
             return 1
-        print("No data yet: building the synthetic county demo first (a few minutes, once).", flush=True)
-        build = subprocess.run([sys.executable, "-m", "portal", "build-demo"], cwd=config.REPO_ROOT)
+        print(f"No data yet: building the synthetic {args.demo_scale} demo first (a few minutes, once).",
+              flush=True)
+        build = subprocess.run([sys.executable, "-m", "portal", "build-demo", "--scale", args.demo_scale],
+                               cwd=config.REPO_ROOT)
         if build.returncode != 0 or not marts_ready():
             print("The demo build failed; see the messages above.", file=sys.stderr)
             return build.returncode or 1
