@@ -334,7 +334,10 @@ def record_frames(script: VideoScript, browser, base_url: str, workdir: Path) ->
                 except Exception as exc:
                     page.screenshot(path=str(workdir / f"failed-step-{number}.png"))
                     raise VideoScriptError(f"{script.page} step {number}: {action} failed: {exc}") from exc
-            outline(page, target)
+            try:
+                outline(page, target)
+            except Exception as exc:
+                raise VideoScriptError(f"{script.page} step {number}: cannot show {actions[-1]}: {exc}") from exc
             frames.append(workdir / f"frame-{number:02d}.png")
             page.screenshot(path=str(frames[-1]))
         return frames
@@ -445,7 +448,7 @@ def make_videos(pages: list[str], data_dir: Path, report=print) -> list[dict[str
                 started = time.monotonic()
                 try:
                     out = make_one(script, browser, base_url)
-                except VideoScriptError as exc:  # one broken script must not stop the others
+                except Exception as exc:  # one broken script must not stop the others
                     failed.append(script.page)
                     report(f"{script.page}: NOT MADE: {exc}")
                     continue
