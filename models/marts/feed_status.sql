@@ -22,7 +22,7 @@ SELECT
     c.delivery,
     d.last_file,
     CAST(d.received_at AS TIMESTAMP) AS received_at,
-    coalesce(u.rows, 0) AS rows,
+    CAST(coalesce(u.rows, 0) AS BIGINT) AS rows,
     CAST(CASE WHEN f.failed_since_last_good > 0 THEN f.last_failure_faults ELSE 0 END AS BIGINT) AS failures,
     coalesce(f.quarantined_files, 0) AS quarantined_files,
     f.last_failed_file,

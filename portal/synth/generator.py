@@ -546,7 +546,7 @@ def referrals(w: World, idx: np.ndarray, counters: dict) -> pd.DataFrame:
     rng = w.rng(12, int(idx[0]))
     window_start = w.history_start - 3 * 365
     # service: (ages from, to (exclusive), yearly rate with SEND, without, median wait in weeks)
-    plan = {"SLT": (2, 12, 0.10, 0.010, 20), "OT": (3, 18, 0.06, 0.005, 22), "PHYSIO": (0, 18, 0.04, 0.005, 13),
+    plan = {"SLT": (2, 12, 0.10, 0.010, 20), "OT": (3, 18, 0.06, 0.005, 22), "PHYSIO": (0, 18, 0.04, 0.005, 16),
             "CAMHS": (5, 18, 0.05, 0.010, 24), "ASD": (2, 18, 0.06, 0.004, 40), "ADHD": (5, 18, 0.04, 0.004, 45),
             "PAEDS": (0, 18, 0.05, 0.010, 19)}
     parts = []
