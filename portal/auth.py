@@ -213,6 +213,7 @@ def sign_out() -> None:
         ops.revoke_session(session_id, "signed out")
     ops.audit("logout", user.username if user else None, {})
     _forget_sign_in(notice="You have signed out.", clear_cookie=True)
+    st.session_state[REQUESTED_VIEW_KEY] = ("", {})  # the next sign-in here starts at home
 
 
 def _forget_sign_in(notice: str | None = None, clear_cookie: bool = False) -> None:
