@@ -71,6 +71,9 @@ def choose_filter(page, label: str, option: str) -> None:
     sidebar.get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option, exact=True).click()
     wait_until_idle(page)
+    # elements from the previous run fade out (reduced opacity) until replaced: wait for none to be left,
+    # or a contrast check would measure the fading text
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=30_000)
 
 
 def streamlit_shell_violation(violation: dict) -> bool:
