@@ -22,7 +22,7 @@ from bench.ws_client import ClientError, StreamlitSession, Widget
 @dataclass
 class LoadConfig:
     users: int
-    duration_s: float                  # each user stops starting new actions after this
+    duration_s: float                  # each user stops starting new actions after this (after its warm-up)
     username: str = "demo-commissioner"
     password: str = "demo-commissioner-password"
     pages: list[str] | None = None     # url paths to visit; None = every page in the user's menu
@@ -122,6 +122,7 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
                 if run.exceptions:
                     result.errors.append(f"user {index} on {page or 'home'}: {run.exceptions[0][:300]}")
             result.warmed_up_at.append(time.monotonic() - started_at)
+            stop_at = time.monotonic() + cfg.duration_s  # the measured part starts after the warm-up
         for _ in range(cfg.max_actions_per_user):
             await asyncio.sleep(rng.uniform(*cfg.think_s))
             if time.monotonic() >= stop_at:
