@@ -43,8 +43,7 @@ def _publish_handmade_marts() -> None:
         "locality": "Eastfield", "age_band": "5-10", "sex": "Female" if key in GIRLS else "Male",
         "ethnicity": "White", "imd_quintile": 2, "send_status": send,
         "primary_need": "None" if send == "No SEND" else "SLCN",
-        "has_asthma": any(c == "asthma" for c, _ in events), "has_obesity": False, "has_autism": False,
-        "has_adhd": any(c == "adhd" for c, _ in events),
+        **{f"has_{concept}": any(c == concept for c, _ in events) for concept in cohorts.CONDITIONS},
     } for key, practice, send, events in PEOPLE])
     events = pd.DataFrame([{
         "person_key": key, "practice_code": practice, "event_date": pd.Timestamp(day).date(),
