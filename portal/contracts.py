@@ -37,7 +37,11 @@ class ContractError(ValueError):
 
 
 class FeedFileError(ValueError):
-    """A feed file cannot be read at all (wrong format, unreadable, empty)."""
+    """A feed file cannot be read at all (wrong format, unreadable, empty); ``row`` where one row is to blame."""
+
+    def __init__(self, message: str, row: int | None = None):
+        super().__init__(message)
+        self.row = row
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,13 @@ def read_raw(path: Path) -> tuple[pa.Table, int]:
 
 
 def _read_csv(path: Path) -> pa.Table:
+    with open(path, "rb") as fh:
+        start = fh.read(4096)
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in start:
+        raise FeedFileError("is UTF-16 or binary, not UTF-8 text: save it as 'CSV UTF-8' and send it again")
+    if re.match(rb"\s*<(!doctype|html|\?xml|head|body|table)", start.lstrip(b"\xef\xbb\xbf"), re.IGNORECASE):
+        raise FeedFileError("is a web page (HTML), not CSV: download the extract itself rather than saving "
+                            "the page that links to it")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             with open(path, encoding=encoding, newline="") as fh:
@@ -186,8 +197,26 @@ def _read_csv(path: Path) -> pa.Table:
         except pa.ArrowInvalid as exc:
             if "UTF8" in str(exc) or "utf8" in str(exc).lower():
                 continue
-            raise
+            # Arrow's message quotes the offending rows, identifiers and all: say where instead
+            raise _ragged_row(path, encoding, len(header)) from None
     raise FeedFileError("is not UTF-8 or Windows-1252 text")
+
+
+def _ragged_row(path: Path, encoding: str, width: int) -> FeedFileError:
+    """The first row whose number of cells differs from the header's (rows counted as in fault reports)."""
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        starts = reader.line_num + 1  # a quoted cell may span lines: a row is named by its first line
+        try:
+            for row in reader:
+                if row and len(row) != width:
+                    return FeedFileError(f"cannot be read as CSV: this row has {len(row)} cells where the header "
+                                         f"has {width} (check for stray commas or quotes)", row=starts)
+                starts = reader.line_num + 1
+        except csv.Error:
+            return FeedFileError("cannot be read as CSV: a quoted cell is not closed", row=starts)
+    return FeedFileError("cannot be read as CSV: its rows do not match its header")
 
 
 def _read_xlsx(path: Path) -> pa.Table:
@@ -304,7 +333,7 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
     try:
         table, first_row = read_raw(path)
     except FeedFileError as exc:
-        return Validation(contract, path, 0, [Fault(None, None, None, f"the file {exc}")], 1, None)
+        return Validation(contract, path, 0, [Fault(exc.row, None, None, f"the file {exc}")], 1, None)
     if table.num_rows == 0:
         return Validation(contract, path, 0, [Fault(None, None, None, "the file has no data rows")], 1, None)
 
@@ -386,7 +415,15 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
     con.execute("DROP TABLE stage1")
     con.unregister("src_file")
     for check in contract.checks:  # rules are written in the contract files, never taken from input
-        fault_queries.append(f"SELECT _row, NULL AS col, NULL AS value, {_lit(check['reason'])} AS reason "
+        # name the columns the rule reads (in the rule's order), so the sender knows which cells to fix;
+        # their values are shown unless one is an identifier
+        named = sorted((m.start(), c) for c in contract.columns
+                       if (m := re.search(rf"\b{re.escape(c.name)}\b", check["rule"])))
+        cols = [c for _, c in named]
+        value = ("NULL" if not cols or any(c.identifier for c in cols) else
+                 "concat_ws(' | ', " + ", ".join(f"CAST({_q(c.name)} AS VARCHAR)" for c in cols) + ")")
+        col_text = _lit(", ".join(c.name for c in cols)) if cols else "NULL"
+        fault_queries.append(f"SELECT _row, {col_text} AS col, {value} AS value, {_lit(check['reason'])} AS reason "
                              f"FROM parsed WHERE NOT coalesce(({check['rule']}), true)")
     if contract.unique_key:
         key = ", ".join(_q(k) for k in contract.unique_key)
