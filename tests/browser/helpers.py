@@ -42,7 +42,9 @@ def download_bytes(page, button_name: str) -> bytes:
 
     with page.expect_download() as info:
         page.get_by_role("button", name=button_name).click()  # the name also holds the icon's text
-    return Path(info.value.path()).read_bytes()
+    data = Path(info.value.path()).read_bytes()
+    settle(page)  # the click records the export on the server, which reruns the page
+    return data
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
@@ -70,9 +72,13 @@ def choose_filter(page, label: str, option: str) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_role("combobox", name=label).click()
     page.get_by_role("option", name=option, exact=True).click()
+    settle(page)
+
+
+def settle(page) -> None:
+    """Wait for the run to finish and for the previous run's elements, which fade out (reduced opacity) until
+    replaced, to be gone; a contrast check on fading text would fail."""
     wait_until_idle(page)
-    # elements from the previous run fade out (reduced opacity) until replaced: wait for none to be left,
-    # or a contrast check would measure the fading text
     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=30_000)
 
 
