@@ -287,8 +287,8 @@ def demo_dir(small_demo, monkeypatch):
     return small_demo
 
 
-def test_recall_cohort_is_exactly_the_ground_truth_for_every_practice(demo_dir):
-    truth = json.loads((demo_dir / "feeds" / "small" / "ground_truth.json").read_text())["asthma_review_gap"]
+def _check_recall_against_ground_truth(data_dir, scale: str) -> None:
+    truth = json.loads((data_dir / "feeds" / scale / "ground_truth.json").read_text())["asthma_review_gap"]
     cursor, _version = store.reader().cursor()
     practices = [row[0] for row in cursor.execute("SELECT practice_code FROM dim_practice ORDER BY 1").fetchall()]
     assert set(truth["by_practice"]) <= set(practices) and truth["total"] > 0
@@ -302,3 +302,21 @@ def test_recall_cohort_is_exactly_the_ground_truth_for_every_practice(demo_dir):
     assert sum(len(s) for s in seen.values()) == truth["total"]
     # no child appears on two practices' lists
     assert len(set().union(*seen.values())) == truth["total"]
+
+
+def test_recall_cohort_is_exactly_the_ground_truth_for_every_practice(demo_dir):
+    _check_recall_against_ground_truth(demo_dir, "small")
+
+
+def test_recall_cohort_matches_the_county_demo(monkeypatch):
+    """The county demo takes about half an hour to build, so this runs against one already built:
+    SEND_PORTAL_COUNTY_DATA_DIR=<its data directory> (python -m portal build-demo --scale county)."""
+    import os
+    from pathlib import Path
+
+    county = os.environ.get("SEND_PORTAL_COUNTY_DATA_DIR")
+    if not county:
+        pytest.skip("set SEND_PORTAL_COUNTY_DATA_DIR to a built county demo to run this")
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", county)
+    queries.clear_cache()
+    _check_recall_against_ground_truth(Path(county), "county")
