@@ -21,7 +21,7 @@ if _REPO_ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from portal import auth, navigation, ops, server_tuning, store  # noqa: E402
+from portal import a11y, auth, navigation, ops, server_tuning, store  # noqa: E402
 from portal.demo_users import DEMO_USERS, demo_password  # noqa: E402
 
 log = logging.getLogger("portal.app")
@@ -95,6 +95,7 @@ def main() -> None:
     current = st.navigation(list(pages.values()), position="hidden")
     open_requested_view(current, {page.url_path: page for page in pages.values()})
     sidebar(user, specs, pages)
+    a11y.install()  # repairs for the framework's own accessibility faults (portal/a11y.py)
     try:
         current.run()
     except store.NoMartsError:

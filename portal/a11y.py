@@ -1,0 +1,51 @@
+"""Repairs for accessibility faults the Streamlit 1.51 shell puts on every page, whatever the page draws.
+
+axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anything a page writes:
+
+* ``aria-expanded`` on the sidebar's ``<section>``, where ARIA does not allow it (4.1.2); the sidebar's
+  collapse button already tells assistive technology whether it is open;
+* a select box's ``aria-activedescendant`` still naming an option of the list it has closed (4.1.2);
+* ``aria-haspopup`` on the wrapper of a data grid's toolbar button, a ``<div>`` with no role (4.1.2): the
+  button inside is what a user operates, so the wrapper's attribute is removed;
+* caption text (``st.caption``) in Streamlit's faded grey, 4:1 on white, below the 4.5:1 AA needs (1.4.3):
+  shown in NHS secondary text colour instead (#4C6272, 6.2:1).
+
+:func:`install` adds an invisible component whose script, in the portal's own origin, watches the page
+and repairs these as Streamlit draws them (so they stay repaired after every rerun). Remove a repair when
+the framework is fixed; ``tests/browser/test_accessibility.py`` shows whether it is still needed.
+"""
+from __future__ import annotations
+
+REPAIR_SCRIPT = """
+<script>
+(function () {
+  const doc = window.parent.document;
+  if (window.parent.__portalA11yRepairs) { return; }
+  window.parent.__portalA11yRepairs = true;
+  const style = doc.createElement("style");
+  style.textContent = '[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p '
+    + '{ color: #4C6272 !important; }';
+  doc.head.appendChild(style);
+  function repair() {
+    doc.querySelectorAll("section.stSidebar[aria-expanded]").forEach(e => e.removeAttribute("aria-expanded"));
+    doc.querySelectorAll("[aria-activedescendant]").forEach(e => {
+      const id = e.getAttribute("aria-activedescendant");
+      if (!id || !doc.getElementById(id)) { e.removeAttribute("aria-activedescendant"); }
+    });
+    doc.querySelectorAll("div[aria-haspopup]:not([role])").forEach(e => e.removeAttribute("aria-haspopup"));
+  }
+  repair();
+  new MutationObserver(repair).observe(doc.body, {subtree: true, childList: true, attributes: true,
+    attributeFilter: ["aria-expanded", "aria-activedescendant", "aria-haspopup"]});
+})();
+</script>
+"""
+
+
+def install() -> None:
+    """Add the repairs to the page (call once per run from the app shell; drawn in the sidebar, height 0)."""
+    import streamlit as st
+    import streamlit.components.v1 as components
+
+    with st.sidebar:
+        components.html(REPAIR_SCRIPT, height=0)
