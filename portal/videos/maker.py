@@ -266,7 +266,8 @@ def do_action(page, action: dict):
     if kind == "show":
         return _locate(page, value)
     if kind == "select":
-        scope = page.get_by_test_id("stSidebar") if value.get("sidebar") else page
+        # the sidebar's filters and a page's own boxes may share a label (SEND status): look in one of them
+        scope = page.get_by_test_id("stSidebar" if value.get("sidebar") else "stMain")
         box = scope.get_by_role("combobox", name=value["label"])
         box.click()
         page.get_by_role("option", name=value["option"], exact=True).click()
