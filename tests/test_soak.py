@@ -10,7 +10,7 @@ import pytest
 
 from bench.soak import describe, judge, soak
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(900)
 
 SESSIONS = 10
 SECONDS = 60
