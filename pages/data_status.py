@@ -29,7 +29,7 @@ titles = journey.feed_titles()
 # --- feeds ---------------------------------------------------------------------------------------------------
 result = ui.run("feed_status", filters)
 if result is not None:
-    table = journey.feed_table(result.df, titles)
+    table = journey.feed_table(result.df, titles, uploads.original_names())
     ui.indicator_block("Feeds", result, journey.match_chart(table), journey.summary(table), table=table,
                        download_name="feed_status")
 
@@ -42,7 +42,7 @@ block("Rejected files", pd.DataFrame([{k: v for k, v in r.items() if k != "repor
               source="The ingest log and the quarantine reports.", refreshed="live",
               caveats="Identifier values (such as NHS numbers) are withheld from reports."),
       summary=(f"{len(rejected)} file{'s' if len(rejected) != 1 else ''} rejected (newest first)." if rejected
-               else "No file has been rejected."),
+               else ""),
       download_name="rejected_files", user=user, empty_message="No file has been rejected.")
 for item in rejected[:10]:
     with st.expander(f"Validation report: {item['File']} ({item['When']})"):
@@ -97,5 +97,5 @@ block("Recent uploads", journey.uploads_table(recent, titles),
               source="The portal's uploads record.", refreshed="live",
               caveats="Uploaded files are kept under generated names and only ever read as data."),
       summary=(f"{len(recent)} upload{'s' if len(recent) != 1 else ''} recorded; "
-               f"{sum(u['status'] == uploads.LIVE for u in recent)} went live." if recent else "Nothing has been uploaded yet."),
+               f"{sum(u['status'] == uploads.LIVE for u in recent)} went live." if recent else ""),
       download_name="recent_uploads", user=user, empty_message="Nothing has been uploaded yet.")

@@ -303,6 +303,13 @@ def _finish(upload_id: int, user, stored: StoredFile, feed: str, status: str, me
     return UploadResult(upload_id, feed, stored.original_name, status, message, report, rows, version, previous)
 
 
+def original_names() -> dict[str, str]:
+    """Generated stored name -> the name the uploader gave the file, for every feed upload."""
+    with ops.connect() as conn:
+        return {row["stored_name"]: row["original_name"]
+                for row in conn.execute("SELECT stored_name, original_name FROM uploads")}
+
+
 def recent_uploads(limit: int = 50) -> list[dict]:
     """The newest uploads first, with their outcome (for the Data status page)."""
     with ops.connect() as conn:

@@ -235,6 +235,14 @@ def test_a_good_feed_file_goes_live_as_a_new_version(demo_copy):
     assert _recall_list(practice) == sorted(overdue[2:])
     entry = ops.audit_events(event="upload_accepted")[0]
     assert entry["detail"]["mart_version"] == result.mart_version and entry["detail"]["rows"] == 2
+    # the Data status table names the new last file as the uploader called it
+    from portal import queries
+    from portal.journeys import data_status
+
+    status = queries.run("feed_status", ANALYST_USER).df
+    table = data_status.feed_table(status, data_status.feed_titles(), uploads.original_names())
+    row = table[table["Feed"] == "GP coded events (SNOMED CT)"].iloc[0]
+    assert row["Last file received"] == "gp_events_reviews.csv (uploaded)"
 
     again = uploads.upload_feed_file(ANALYST_USER, reviews, "gp_events_again.csv", None)  # feed from the name
     assert again.status == uploads.UNCHANGED and store.current_version().name == result.mart_version

@@ -25,12 +25,15 @@ def feed_titles() -> dict[str, str]:
         return {}
 
 
-def feed_table(df: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
-    """The feed status as shown and downloaded."""
+def feed_table(df: pd.DataFrame, titles: dict[str, str], uploaded: dict[str, str] | None = None) -> pd.DataFrame:
+    """The feed status as shown and downloaded. ``uploaded`` maps the generated names of browser uploads to
+    the names people gave them."""
+    uploaded = uploaded or {}
     rate = pd.to_numeric(df["linkage_match_rate"], errors="coerce")
+    files = [f"{uploaded[f]} (uploaded)" if f in uploaded else f for f in df["last_file"].fillna("none yet").astype(str)]
     return pd.DataFrame({
         "Feed": [titles.get(f, f) for f in df["feed"]],
-        "Last file received": df["last_file"].fillna("none yet").astype(str),
+        "Last file received": files,
         "Received": [str(v)[:16].replace("T", " ") if not is_missing(v) else "never" for v in df["received_at"]],
         "Rows": pd.to_numeric(df["rows"], errors="coerce").astype("Int64"),
         "Files rejected": pd.to_numeric(df["failures"], errors="coerce").fillna(0).astype(int),
@@ -42,7 +45,7 @@ def match_chart(table: pd.DataFrame) -> alt.Chart:
     linked = table.dropna(subset=["Linkage match rate (%)"])
     return alt.Chart(linked, title="Linkage match rate by feed").mark_bar(color=theme.NHS_BLUE).encode(
         x=alt.X("Linkage match rate (%):Q", scale=alt.Scale(domain=[0, 100]), title="Records linked to a person (%)"),
-        y=alt.Y("Feed:N", sort="x", title=None),
+        y=alt.Y("Feed:N", sort="x", title=None, axis=alt.Axis(labelLimit=320)),
         tooltip=["Feed:N", "Linkage match rate (%):Q", "Rows:Q", "Files rejected:Q"],
     ).properties(height=max(120, 28 * len(linked)))
 

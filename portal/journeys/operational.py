@@ -44,10 +44,10 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
     if chart is not None and not table.empty:
         draw_chart(chart, f"{title}. {summary}")
         st.markdown(f"Chart: {title}. The table below shows the same numbers.")  # caption grey fails contrast
-    st.markdown(f"**Table: {title}**")
     if table.empty:
         st.info(empty_message)
     else:
+        st.markdown(f"**Table: {title}**")
         ui.show_table(table)
     if not table.empty:  # nothing to download otherwise (and a greyed-out button fails contrast)
         left, right = st.columns(2)
