@@ -8,7 +8,9 @@ axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anyth
 * ``aria-haspopup`` on the wrapper of a data grid's toolbar button, a ``<div>`` with no role (4.1.2): the
   button inside is what a user operates, so the wrapper's attribute is removed;
 * caption text (``st.caption``) in Streamlit's faded grey, 4:1 on white, below the 4.5:1 AA needs (1.4.3):
-  shown in NHS secondary text colour instead (#4C6272, 6.2:1).
+  shown in NHS secondary text colour instead (#4C6272, 6.2:1);
+* videos' caption tracks start hidden: the first (English) is switched on when a video appears, so every
+  how-to video plays with captions on (the user can still turn them off in the player).
 
 :func:`install` adds an invisible component whose script, in the portal's own origin, watches the page
 and repairs these as Streamlit draws them (so they stay repaired after every rerun). Remove a repair when
@@ -33,6 +35,13 @@ REPAIR_SCRIPT = """
       if (!id || !doc.getElementById(id)) { e.removeAttribute("aria-activedescendant"); }
     });
     doc.querySelectorAll("div[aria-haspopup]:not([role])").forEach(e => e.removeAttribute("aria-haspopup"));
+    doc.querySelectorAll("video").forEach(v => {
+      const tracks = [...v.textTracks];
+      if (tracks.length && !v.dataset.portalCaptions) {
+        v.dataset.portalCaptions = "on";
+        tracks[0].mode = "showing";
+      }
+    });
   }
   repair();
   new MutationObserver(repair).observe(doc.body, {subtree: true, childList: true, attributes: true,
