@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_page_as
-from journey_checks import assert_complete_page, summary_starting, users
+from tests.conftest import run_page_as
+from tests.journey_checks import assert_complete_page, summary_starting, users
 from portal import queries
 from portal.filters import Filters
 from portal.journeys import education

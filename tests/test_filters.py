@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY_AS_OF, TINY_LOCALITY_COUNTS
+from tests.conftest import TINY_AS_OF, TINY_LOCALITY_COUNTS
 from portal import filters
 from portal.filters import Filters, from_values, period_options, resolve_period
 

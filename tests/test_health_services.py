@@ -7,8 +7,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from conftest import run_page_as
-from journey_checks import assert_complete_page, summary_starting, users
+from tests.conftest import run_page_as
+from tests.journey_checks import assert_complete_page, summary_starting, users
 from portal import queries
 from portal.journeys import health_services as journey
 from portal.roles import ANALYST, COMMISSIONER, ROLES

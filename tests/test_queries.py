@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY_AS_OF, TINY_LOCALITY_COUNTS
+from tests.conftest import TINY_AS_OF, TINY_LOCALITY_COUNTS
 from portal import config, queries
 from portal.filters import FILTER_COLUMNS, default_filters, resolve_period
 from portal.filters import Filters

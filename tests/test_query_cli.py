@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import TINY_LOCALITY_COUNTS
+from tests.conftest import TINY_LOCALITY_COUNTS
 from portal import config, ops
 from portal.cli import main
 

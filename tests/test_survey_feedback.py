@@ -7,8 +7,8 @@ import re
 import duckdb
 import pytest
 
-from conftest import run_page_as
-from journey_checks import assert_complete_page, summary_starting, users
+from tests.conftest import run_page_as
+from tests.journey_checks import assert_complete_page, summary_starting, users
 from portal import queries
 from portal.filters import Filters
 from portal.journeys import survey_feedback as journey
