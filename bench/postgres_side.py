@@ -36,6 +36,11 @@ COMPATIBILITY_FUNCTIONS = [
                           WHEN 'year' THEN extract(year FROM b) - extract(year FROM a) END $$""",
     """CREATE FUNCTION date_diff(part text, a timestamp, b timestamp) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
          SELECT date_diff(part, a::date, b::date) $$""",
+    """CREATE FUNCTION date_diff(part text, a timestamptz, b timestamptz) RETURNS bigint IMMUTABLE LANGUAGE sql AS $$
+         SELECT date_diff(part, a::date, b::date) $$""",
+    """CREATE FUNCTION round(x double precision, n integer) RETURNS numeric IMMUTABLE LANGUAGE sql AS $$
+         SELECT round(x::numeric, n) $$""",
+    "CREATE FUNCTION contains(a text, b text) RETURNS boolean IMMUTABLE LANGUAGE sql AS $$ SELECT strpos(a, b) > 0 $$",
     "CREATE FUNCTION to_months(n bigint) RETURNS interval IMMUTABLE LANGUAGE sql AS $$ SELECT make_interval(months => n::int) $$",
     "CREATE FUNCTION list_contains(l anyarray, x anyelement) RETURNS boolean IMMUTABLE LANGUAGE sql AS $$ SELECT x = ANY(l) $$",
     "CREATE FUNCTION len(l anyarray) RETURNS integer IMMUTABLE LANGUAGE sql AS $$ SELECT cardinality(l) $$",
