@@ -130,11 +130,16 @@ def daily_counts(found: pd.DataFrame, top: int = 6) -> pd.DataFrame:
 
 def daily_chart(counts: pd.DataFrame) -> alt.Chart:
     return alt.Chart(counts, title="Audit entries per day, by event").mark_bar().encode(
-        x=alt.X("Day:T", title="Day", axis=alt.Axis(format="%d %b")),
+        x=alt.X("Day:O", title="Day", axis=alt.Axis(labelAngle=0)),  # one band per day, however few
         y=alt.Y("sum(Entries):Q", axis=count_axis(counts.groupby("Day")["Entries"].sum().max(), "Entries")),
         color=alt.Color("Event:N", scale=alt.Scale(range=theme.CATEGORICAL), title="Event"),
-        tooltip=["Day:T", "Event:N", "Entries:Q"],
+        tooltip=["Day:O", "Event:N", "Entries:Q"],
     ).properties(height=260)
+
+
+def _in_sentence(text: str) -> str:
+    """'Signed in' -> 'signed in', but 'GP cohort list viewed' keeps its capitals."""
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]
 
 
 def summary(found: pd.DataFrame, capped: bool) -> str:
@@ -146,7 +151,7 @@ def summary(found: pd.DataFrame, capped: bool) -> str:
     text = (f"{'At least ' if capped else ''}{n:,} entr{'y' if n == 1 else 'ies'} match, "
             f"from {first:%d %B %Y} to {last:%d %B %Y}.")
     common = found["event"].value_counts()
-    text += " Most common: " + join_names([f"{label(e).lower()} ({c:,})" for e, c in common.head(3).items()]) + "."
+    text += " Most common: " + join_names([f"{_in_sentence(label(e))} ({c:,})" for e, c in common.head(3).items()]) + "."
     identifiable = found[found["event"].isin(IDENTIFIABLE_EVENTS)]
     if len(identifiable):
         users = identifiable["username"].dropna().nunique()
