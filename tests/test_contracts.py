@@ -104,7 +104,7 @@ def test_faults_name_row_column_value_and_reason(tmp_path):
     assert "NHS number" in faults[(3, "nhs_number")].reason
     assert "not an allowed code" in faults[(4, "service")].reason
     assert "duplicate key" in faults[(5, "referral_id")].reason
-    assert faults[(5, None)].reason == "seen_date is before referral_date"
+    assert faults[(5, "seen_date, referral_date")].reason == "seen_date is before referral_date"
     assert faults[(6, "referral_id")].reason == "required value is missing"
     assert result.n_faults == 6
     assert faults[(2, "referral_date")].text().startswith("row 2, column referral_date: is not a date")
