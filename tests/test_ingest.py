@@ -38,15 +38,15 @@ def test_a_broken_file_is_quarantined_with_a_precise_message(demo_copy, capsys, 
     version_before = store.current_version().name
     landed_before = _snapshot(demo_copy / "landed")
     source = demo_copy / "feeds" / "small" / "ae_attendances_001.csv"
-    lines = source.read_text().splitlines()
-    header = lines[0].split(",")
-    date_col = header.index("arrival_date")
-    cells = lines[5].split(",")
-    cells[date_col] = "31/13/2025"
-    lines[5] = ",".join(cells)  # line 6 of the file (header is line 1)
+    import csv
+
+    with open(source, newline="") as fh:
+        rows = list(csv.reader(fh))[:50]
+    rows[5][rows[0].index("arrival_date")] = "31/13/2025"  # line 6 of the file (header is line 1)
     broken = tmp_path / "incoming" / "ae_attendances_2026-10.csv"
     broken.parent.mkdir()
-    broken.write_text("\n".join(lines[:50]) + "\n")
+    with open(broken, "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
 
     assert cli.main(["ingest", str(broken)]) == 1
     err = capsys.readouterr().err
