@@ -125,6 +125,13 @@ _BIRTH_DATE = re.compile(
 )
 
 # A run of digits with single separators between them: phone numbers, NHS numbers, other long numbers.
+# Digits spelled out ("nine four three ...") carry a number just as well as the digits do.
+_DIGIT_WORD = r"(?:zero|oh|nought|one|two|three|four|five|six|seven|eight|nine)"
+_SPELLED_DIGITS = re.compile(rf"\b{_DIGIT_WORD}(?:[\s,-]+{_DIGIT_WORD}){{6,}}\b", re.IGNORECASE)
+# Cyrillic and Greek letters that look Latin: a name typed with one of them ("Оliver" with a Cyrillic О)
+# must not slip past the name lists. Folded only inside words that also hold Latin letters.
+_LOOKALIKES = str.maketrans("АВЕКМНОРСТХаеорсухіјΑΒΕΖΗΙΚΜΝΟΡΤΥΧοі", "ABEKMHOPCTXaeopcyxijABEZHIKMNOPTYXoi")
+_MIXED_SCRIPT_WORD = re.compile(r"\w*[A-Za-z]\w*")
 _DIGIT_RUN = re.compile(r"(?<![\w])(?:\+\s?\d{1,3}\s?(?:\(0\)\s?)?)?\(?\d(?:(?:[ \-.\u00a0]|\)\s?){0,2}\d)+(?![\w])")
 
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
@@ -178,7 +185,9 @@ def redact(text: str) -> str:
     """Return ``text`` with names, NHS numbers, dates, phones, e-mails and addresses replaced by tags."""
     if not text:
         return text or ""
-    out = str(text)
+    out = _MIXED_SCRIPT_WORD.sub(lambda m: m.group(0).translate(_LOOKALIKES), str(text))
+    out = _SPELLED_DIGITS.sub(lambda m: NHS_NUMBER if len(re.findall(_DIGIT_WORD, m.group(0), re.I)) == 10
+                              else PHONE, out)
     out = _EMAIL.sub(EMAIL, out)
     out = _SIMPLE_EMAIL.sub(EMAIL, out)
     out = _URL.sub(ADDRESS, out)
@@ -328,6 +337,12 @@ def _redact_names(text: str) -> str:
                 continue
             word = tokens[i][2]
             is_surname = any(p in family for p in parts(word))
+            if is_surname and not is_cap(word) or word.isupper() and len(word) > 1 and is_surname:
+                # "AMELIA HUGHES", "amelia hughes": a known surname right after a name, whatever its case
+                if i > 0 and flagged[i - 1] and plain_gap(i) and "," not in gap_before(i) \
+                        and lowered[i] not in COMMON_WORDS:
+                    flagged[i] = changed = True
+                continue
             if not is_cap(word) or (word.isupper() and len(word) > 1) or (
                     lowered[i] in COMMON_WORDS and not is_surname):  # "Oliver Ward" is a name, "the Ward" is not
                 continue
