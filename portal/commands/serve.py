@@ -57,8 +57,8 @@ def serve(args) -> int:
         if args.no_build:
             print("No marts have been built yet; run: python -m portal build-demo", file=sys.stderr)
             return 1
-        print(f"No data yet: building the synthetic {args.demo_scale} demo first (a few minutes, once).",
-              flush=True)
+        print(f"No data yet: building the synthetic {args.demo_scale} demo first (once; the county demo "
+              "takes up to half an hour on a small machine).", flush=True)
         build = subprocess.run([sys.executable, "-m", "portal", "build-demo", "--scale", args.demo_scale],
                                cwd=config.REPO_ROOT)
         if build.returncode != 0 or not marts_ready():
