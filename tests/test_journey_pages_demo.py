@@ -7,40 +7,23 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from portal import config, navigation, queries, store
+from portal import navigation, queries, store
 from portal.journeys import sleep_services, waiting_lists
 from portal.roles import ADMIN, ANALYST, CLINICIAN, COMMISSIONER, GP, ROLES, User
+from tests.conftest import run_page_as
 
 PAGES = {"waiting_lists": "Waiting lists", "ehcp_journey": "EHCP journey", "sleep_services": "Sleep services"}
 
 
-def _data_dir(small_demo) -> Path:
-    path = Path(getattr(small_demo, "data_dir", small_demo))
-    for candidate in (path, *path.parents):
-        if (candidate / "marts" / "CURRENT").exists():
-            return candidate
-    raise AssertionError(f"no published marts around {path}")
-
-
-def _truth(small_demo) -> dict:
-    path = Path(getattr(small_demo, "data_dir", small_demo))
-    found = sorted(path.rglob("ground_truth.json")) or sorted(_data_dir(small_demo).rglob("ground_truth.json"))
-    return json.loads(found[0].read_text())
-
-
 @pytest.fixture
-def demo(small_demo, monkeypatch):
-    """Point the portal at the small demo's data directory; returns its ground truth."""
-    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(_data_dir(small_demo)))
-    queries.clear_cache()
-    yield _truth(small_demo)
-    queries.clear_cache()
+def demo(on_small_demo):
+    """The portal pointed at the small demo (shared fixture); the ground truth."""
+    return on_small_demo
 
 
 def _users() -> dict[str, User]:
@@ -56,12 +39,7 @@ def _users() -> dict[str, User]:
     }
 
 
-def run_page(page: str, user: User, **state) -> AppTest:
-    at = AppTest.from_file(str(config.PAGES_DIR / f"{page}.py"), default_timeout=120)
-    at.session_state["portal_user"] = user
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
+run_page = run_page_as
 
 
 def markdown_text(at: AppTest) -> str:
