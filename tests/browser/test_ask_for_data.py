@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from portal.roles import ANALYST, COMMISSIONER
-from tests.browser.helpers import wait_until_idle
+from tests.browser.helpers import wait_for_portal, wait_until_idle
 
 PAGE = "/ask-for-data"
 ANSWER = "year_group,children\nYear 1,41\nYear 2,38\n"
@@ -69,7 +69,7 @@ def test_a_request_from_submission_to_completion(new_context, login, demo_users,
     analyst.get_by_text(f"Request {request_id} updated.").wait_for()
 
     asker.reload()
-    wait_until_idle(asker)
+    wait_for_portal(asker)
     _tab(asker, "My requests")
     expander = asker.get_by_test_id("stExpander").filter(has_text=f"Request {request_id}:")
     assert "Completed" in expander.inner_text()
