@@ -219,10 +219,30 @@ def _ragged_row(path: Path, encoding: str, width: int) -> FeedFileError:
     return FeedFileError("cannot be read as CSV: its rows do not match its header")
 
 
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # an Excel feed is a small one; a bigger unpacked size is an attack
+
+
+def check_zip_expansion(source) -> None:
+    """Refuse an Excel file (a zip archive) whose parts would unpack to more than MAX_EXPANDED_BYTES,
+    before anything unpacks it: a few kilobytes can hold gigabytes of repeated cells."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(source) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise FeedFileError(f"cannot be read as XLSX: {exc}") from exc
+    if total > MAX_EXPANDED_BYTES:
+        raise FeedFileError(f"would unpack to {total / 1e6:,.0f} MB (the limit is "
+                            f"{MAX_EXPANDED_BYTES / 1e6:,.0f} MB): send large extracts as CSV or Parquet")
+
+
 def _read_xlsx(path: Path) -> pa.Table:
     import datetime as dt
 
     from openpyxl import load_workbook
+
+    check_zip_expansion(path)
 
     wb = load_workbook(path, read_only=True, data_only=True)
     try:

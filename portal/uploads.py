@@ -105,6 +105,13 @@ def check_upload(data: bytes, original_name: str, allowed_kinds: frozenset[str],
     if kind is None or kind not in allowed_kinds:
         found = KIND_LABELS.get(kind, "not a file type the portal reads") if kind else "not a file type the portal reads"
         raise UploadError(f"'{_label(original_name)}' is {found}. Upload one of: {allowed}.")
+    if kind == EXCEL:
+        from portal.contracts import FeedFileError, check_zip_expansion
+
+        try:
+            check_zip_expansion(io.BytesIO(data))
+        except FeedFileError as exc:
+            raise UploadError(f"'{_label(original_name)}' {exc}.") from None
     suffix = Path(original_name or "").suffix.lower()
     if suffix not in EXTENSIONS[kind]:
         raise UploadError(f"'{_label(original_name)}' contains {KIND_LABELS[kind]} data but is named "
