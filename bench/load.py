@@ -114,6 +114,8 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
             result.errors.append(f"user {index}: login did not reach the portal menu ({run.texts[-3:]})")
             return
         result.actions.append(Action("login", page, run.seconds, run.ok))
+        # Every session acts for the full duration once signed in, however long signing in took.
+        stop_at = max(stop_at, time.monotonic() + cfg.duration_s - cfg.ramp_s)
         pages = [p for p in session.pages if cfg.pages is None or p in cfg.pages] or list(session.pages)
         if cfg.warm_up:
             for page in pages:
