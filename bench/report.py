@@ -68,7 +68,7 @@ def fmt(value) -> str:
 
 
 def verdict(met: bool | None) -> str:
-    return "n/a" if met is None else ("**met**" if met else "**missed**")
+    return "not measured" if met is None else ("**met**" if met else "**missed**")
 
 
 def machine_details() -> dict[str, str]:
