@@ -124,7 +124,10 @@ def build(as_of: dt.date | None = None, scale: str | None = None, progress=None,
     work = root / f".build-{name}-{os.getpid()}"
     work.mkdir()
     try:
-        manifest = _build_into(work, name, as_of, scale, step, now)
+        try:
+            manifest = _build_into(work, name, as_of, scale, step, now)
+        except (duckdb.Error, OSError) as exc:  # reported as a build failure, never as a stack trace
+            raise BuildError(f"{type(exc).__name__}: {exc}") from exc
         # Published national statistics are loaded separately (python -m portal public load); keep them.
         from portal.public import mart as public_mart
         manifest["marts"].update(public_mart.include_in_version(work))

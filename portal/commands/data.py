@@ -94,7 +94,7 @@ def run_ingest(args) -> int:
 
     try:
         outcomes = ingest(args.paths, feed=args.feed, progress=Progress("ingest"))
-    except IngestError as exc:
+    except (IngestError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
     failed = _print_outcomes(outcomes)
@@ -133,7 +133,7 @@ def run_build_demo(args) -> int:
 
     try:
         summary = build_demo(args.scale, seed=args.seed, verbose=True)
-    except (IngestError, BuildError) as exc:
+    except (IngestError, BuildError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     print(f"Demo ({args.scale}, as of {summary['as_of']}) ready in {summary['seconds']:.1f}s "
