@@ -120,7 +120,7 @@ def test_upload_broken_then_good_file_and_find_both_in_the_audit_log(upload_serv
     screenshot(page, "data-status-live")
 
     # The admin finds both uploads in the audit log, and the CSV holds exactly the rows shown.
-    page.goto(base + "/audit-log")
+    page.get_by_test_id("stSidebar").get_by_role("link", name="Audit log").click()  # as a person would
     page.get_by_role("heading", name="Audit log", level=1).wait_for()
     wait_until_idle(page)
     page.get_by_label("Search for text (user, event, cohort, file name, ...)").fill("gp_events_")
