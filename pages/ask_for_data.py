@@ -7,10 +7,10 @@ import streamlit as st
 
 from portal import filters as global_filters
 from portal import ops, store, ui
-from portal import requests as data_requests
+from portal import data_requests
 from portal.journeys import ask_for_data as journey
 from portal.journeys.operational import Meaning, accessible_file_uploaders, block, show_outcome
-from portal.requests import RequestError
+from portal.data_requests import RequestError
 from portal.roles import ANALYST
 
 user, filters = ui.page_setup("Ask for data", __file__)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 # `streamlit run portal/app.py` puts portal/ itself first on sys.path, where a module such as
-# portal/requests.py would shadow the library of the same name. Import from the repository root instead.
+# portal/markdown.py would shadow the library of the same name. Import from the repository root instead.
 _PORTAL_DIR = str(Path(__file__).resolve().parent)
 _REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != _PORTAL_DIR]

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from portal import config, ops, requests as data_requests
-from portal.requests import RequestError
+from portal import config, data_requests, ops
+from portal.data_requests import RequestError
 from portal.roles import ANALYST, COMMISSIONER, GP, User
 from tests.apptest_helpers import shown_tables
 

@@ -1,6 +1,6 @@
 """Ask for data (SPEC §3.12): the tables, chart and summaries of data requests, for requesters and analysts.
 
-Works on the ``DataRequest`` objects of ``portal.requests``; the page only collects form input and draws.
+Works on the ``DataRequest`` objects of ``portal.data_requests``; the page only collects form input and draws.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
-from portal import requests as data_requests
+from portal import data_requests
 from portal import theme
 from portal.journeys.common import count_axis, filters_phrase, join_names
 
