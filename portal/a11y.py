@@ -9,6 +9,8 @@ axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anyth
   button inside is what a user operates, so the wrapper's attribute is removed;
 * caption text (``st.caption``) in Streamlit's faded grey, 4:1 on white, below the 4.5:1 AA needs (1.4.3):
   shown in NHS secondary text colour instead (#4C6272, 6.2:1);
+* focus shown faintly or not at all on some controls (2.4.7): one strong focus style is used everywhere,
+  drawn on the box the user sees (a select box's frame, not the tiny text cursor inside it);
 * videos' caption tracks start hidden: the first (English) is switched on when a video appears, so every
   how-to video plays with captions on (the user can still turn them off in the player).
 
@@ -26,7 +28,14 @@ REPAIR_SCRIPT = """
   window.parent.__portalA11yRepairs = true;
   const style = doc.createElement("style");
   style.textContent = '[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p '
-    + '{ color: #4C6272 !important; }';
+    + '{ color: #4C6272 !important; }'
+    // one strong focus style everywhere (NHS: yellow with a dark edge), on the box a user sees
+    + ' :focus-visible { outline: 3px solid #FFEB3B !important; box-shadow: 0 0 0 6px #212B32 !important; }'
+    + ' [data-baseweb="select"] input:focus-visible, [data-baseweb="input"] input:focus-visible,'
+    + ' [data-baseweb="textarea"] textarea:focus-visible { outline: none !important; box-shadow: none !important; }'
+    + ' [data-baseweb="select"]:focus-within > div, [data-baseweb="input"]:focus-within,'
+    + ' [data-baseweb="textarea"]:focus-within { outline: 3px solid #FFEB3B !important;'
+    + ' box-shadow: 0 0 0 6px #212B32 !important; }';
   doc.head.appendChild(style);
   function repair() {
     doc.querySelectorAll("section.stSidebar[aria-expanded]").forEach(e => e.removeAttribute("aria-expanded"));

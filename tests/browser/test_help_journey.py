@@ -1,0 +1,72 @@
+"""A new user's help, tried as they would: from the home page they find the Help centre, watch a page's
+video with captions showing, and follow each journey's walkthrough on its page from first step to last."""
+from __future__ import annotations
+
+from portal import navigation, walkthrough
+from tests.browser.helpers import wait_for_portal, wait_until_idle
+
+VIDEO_STATE = """async () => {
+    const video = document.querySelector('[data-testid="stVideo"], video');
+    const v = video.tagName === 'VIDEO' ? video : video.querySelector('video');
+    v.muted = true;
+    await v.play();
+    await new Promise(resolve => setTimeout(resolve, 1500));
+    const tracks = [...v.textTracks].map(t => ({kind: t.kind, mode: t.mode, label: t.label,
+                                                cues: t.cues ? t.cues.length : 0}));
+    return {time: v.currentTime, error: v.error && v.error.code, tracks: tracks, width: v.videoWidth};
+}"""
+
+
+def test_new_user_finds_help_centre_from_home_and_plays_a_video_with_captions(page, login, demo_users, screenshot):
+    login(page, *demo_users["commissioner"])
+    page.get_by_role("heading", name="Start here").wait_for()
+    # "Start here" and the menu both lead to the Help centre
+    page.get_by_test_id("stMain").get_by_role("link", name="Help centre").click()
+    page.get_by_role("heading", name="Help centre", level=1).wait_for()
+    wait_until_idle(page)
+
+    box = page.get_by_role("combobox", name="Which page do you want help with?")
+    box.click()
+    page.get_by_role("option", name="Waiting lists", exact=True).click()
+    wait_until_idle(page)
+    page.get_by_role("heading", name="How to use the Waiting lists page").wait_for()
+    page.locator("video").first.wait_for()
+    state = page.evaluate(VIDEO_STATE)
+    assert state["error"] is None and state["width"] > 0, state
+    assert state["time"] > 0.5, f"the video did not play: {state}"
+    captions = [t for t in state["tracks"] if t["kind"] in ("captions", "subtitles")]
+    assert captions and captions[0]["mode"] == "showing", f"captions are not on: {state['tracks']}"
+    assert captions[0]["cues"] > 5
+    assert "Step 1 of 5: choose a service" in page.get_by_test_id("stMain").inner_text()  # the transcript
+    screenshot(page, "help-centre-video")
+
+    # the glossary answers a word a new user meets on the home page
+    page.get_by_role("textbox", name="Find a word").fill("EHCP")
+    page.keyboard.press("Enter")
+    wait_until_idle(page)
+    assert "Education, health and care plan" in page.get_by_test_id("stMain").inner_text()
+
+
+def test_each_journey_walkthrough_can_be_followed_from_its_page(page, login, demo_users, portal_server):
+    login(page, *demo_users["commissioner"])
+    for spec in navigation.pages_for("commissioner"):
+        name = spec.path.removeprefix("pages/").removesuffix(".py")
+        guide = walkthrough.load(name)
+        page.goto(portal_server.url(spec.url_path))
+        wait_for_portal(page)
+        page.get_by_role("heading", level=1).first.wait_for()
+        wait_until_idle(page)
+        page.get_by_role("button", name=f"Start the walkthrough ({len(guide.steps)} steps)").click()
+        for step in guide.steps:
+            page.get_by_text(step.label, exact=True).wait_for()
+            wait_until_idle(page)
+            button = "Next step" if step.number < len(guide.steps) else "Finish"
+            page.get_by_role("button", name=button).click()
+        wait_until_idle(page)
+        assert page.get_by_text(guide.steps[-1].label, exact=True).count() == 0, spec.url_path
+        # the page's own video is in its help panel, with captions
+        page.get_by_text("How to use this page (short walkthrough)").first.click()
+        wait_until_idle(page)
+        video = page.locator("video").first
+        video.wait_for()
+        assert video.locator("track").count() >= 1, f"{spec.url_path}: no captions track"
