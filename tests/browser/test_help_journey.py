@@ -68,5 +68,5 @@ def test_each_journey_walkthrough_can_be_followed_from_its_page(page, login, dem
         page.get_by_text("How to use this page (short walkthrough)").first.click()
         wait_until_idle(page)
         video = page.locator("video").first
-        video.wait_for()
+        video.wait_for(state="attached")
         assert video.locator("track").count() >= 1, f"{spec.url_path}: no captions track"
