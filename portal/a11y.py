@@ -7,8 +7,6 @@ axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anyth
 * a select box's ``aria-activedescendant`` still naming an option of the list it has closed (4.1.2);
 * ``aria-haspopup`` on the wrapper of a data grid's toolbar button, a ``<div>`` with no role (4.1.2): the
   button inside is what a user operates, so the wrapper's attribute is removed;
-* caption text (``st.caption``) in Streamlit's faded grey, 4:1 on white, below the 4.5:1 AA needs (1.4.3):
-  shown in NHS secondary text colour instead (#4C6272, 6.2:1);
 * focus shown faintly or not at all on some controls (2.4.7): one strong focus style is used everywhere,
   drawn on the box the user sees (a select box's frame, not the tiny text cursor inside it);
 * videos' caption tracks start hidden: the first (English) is switched on when a video appears, so every
@@ -27,8 +25,8 @@ REPAIR_SCRIPT = """
   if (window.parent.__portalA11yRepairs) { return; }
   window.parent.__portalA11yRepairs = true;
   const style = doc.createElement("style");
-  style.textContent = '[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p '
-    + '{ color: #4C6272 !important; }'
+  // (contrast of Streamlit's greys is fixed in portal/accessibility.css)
+  style.textContent = ''
     // one strong focus style everywhere (NHS: yellow with a dark edge), on the box a user sees
     + ' :focus-visible { outline: 3px solid #FFEB3B !important; box-shadow: 0 0 0 6px #212B32 !important; }'
     + ' [data-baseweb="select"] input:focus-visible, [data-baseweb="input"] input:focus-visible,'
