@@ -60,9 +60,17 @@ intervention = c2.date_input("Date of the change", value=journey.default_interve
                              min_value=months[0], max_value=months[-1], format="DD/MM/YYYY", key="impact_date")
 seasonality = c3.selectbox("Time of year", list(journey.SEASONALITY_LABELS),
                            format_func=journey.SEASONALITY_LABELS.get, key="impact_seasonality")
-window = st.select_slider("Months to use", options=months, value=(months[0], months[-1]),
-                          format_func=lambda d: d.strftime("%b %Y"), key="impact_window")
-series = journey.impact_series(history.df, group, measure, start=window[0], end=window[1])
+# Two plain menus rather than a range slider: the slider's track carries ARIA attributes axe rejects,
+# and menus are easier to use from the keyboard.
+c4, c5 = st.columns(2)
+first_month = c4.selectbox("First month to use", months, index=0,
+                           format_func=lambda d: d.strftime("%b %Y"), key="impact_first_month")
+last_month = c5.selectbox("Last month to use", months, index=len(months) - 1,
+                          format_func=lambda d: d.strftime("%b %Y"), key="impact_last_month")
+if last_month < first_month:
+    st.info("The last month is before the first month, so they have been swapped.")
+    first_month, last_month = last_month, first_month
+series = journey.impact_series(history.df, group, measure, start=first_month, end=last_month)
 impact = journey.run_impact(series, intervention if isinstance(intervention, dt.date) else months[len(months) // 2],
                             seasonality)
 if impact.result is None:

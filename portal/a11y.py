@@ -5,8 +5,8 @@ axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anyth
 * ``aria-expanded`` on the sidebar's ``<section>``, where ARIA does not allow it (4.1.2); the sidebar's
   collapse button already tells assistive technology whether it is open;
 * a select box's ``aria-activedescendant`` still naming an option of the list it has closed (4.1.2);
-* ``aria-haspopup`` on the wrapper of a data grid's toolbar button, a ``<div>`` with no role (4.1.2): the
-  button inside is what a user operates, so the wrapper's attribute is removed;
+* ``aria-haspopup`` and ``aria-expanded`` on the wrapper of a data grid's toolbar button, a ``<div>`` with
+  no role (4.1.2): the button inside is what a user operates, so the wrapper's attributes are removed;
 * focus shown faintly or not at all on some controls (2.4.7): one strong focus style is used everywhere,
   drawn on the box the user sees (a select box's frame, not the tiny text cursor inside it);
 * videos' caption tracks start hidden: the first (English) is switched on when a video appears, so every
@@ -42,6 +42,8 @@ REPAIR_SCRIPT = """
       if (!id || !doc.getElementById(id)) { e.removeAttribute("aria-activedescendant"); }
     });
     doc.querySelectorAll("div[aria-haspopup]:not([role])").forEach(e => e.removeAttribute("aria-haspopup"));
+    doc.querySelectorAll('[data-testid="stElementToolbarButtonContainer"] > div[aria-expanded]:not([role])')
+      .forEach(e => e.removeAttribute("aria-expanded"));
     doc.querySelectorAll("video").forEach(v => {
       const tracks = [...v.textTracks];
       if (tracks.length && !v.dataset.portalCaptions) {
