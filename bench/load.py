@@ -10,6 +10,7 @@ Used by the benchmark (1, 20, 50 users) and by the soak (50 users for 10 minutes
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import time
 from dataclasses import dataclass, field
@@ -180,5 +181,16 @@ async def run_load_async(server, cfg: LoadConfig, sample_every_s: float = 0.5) -
     return result
 
 
+def run_async(coroutine):
+    """``asyncio.run``, also from a thread that already runs an event loop (Playwright's sync API leaves
+    one running in the test process), by running the coroutine on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def run_load(server, cfg: LoadConfig, sample_every_s: float = 0.5) -> LoadResult:
-    return asyncio.run(run_load_async(server, cfg, sample_every_s))
+    return run_async(run_load_async(server, cfg, sample_every_s))

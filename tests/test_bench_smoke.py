@@ -3,13 +3,13 @@ questions in pandas and in a real PostgreSQL, drives a real portal server over w
 report tables. Behaviour only: timings on a shared CI machine prove nothing, so none are asserted."""
 from __future__ import annotations
 
-import asyncio
 import shutil
 
 import pytest
 
 from bench import pg
 from bench.runner import BenchOptions, run_all
+from bench.load import run_async
 from bench.server import PortalServer
 from bench.ws_client import StreamlitSession
 
@@ -78,7 +78,7 @@ def test_client_signs_in_opens_pages_and_changes_a_filter(bench_data):
             return first
 
     with PortalServer(bench_data) as server:
-        asyncio.run(visit(server.url))
+        run_async(visit(server.url))
 
 
 def test_client_refuses_non_loopback_addresses():

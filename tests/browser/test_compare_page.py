@@ -74,7 +74,7 @@ def test_compare_page_before_and_after_loading_published_figures(
     else:
         login(page, username, password, path=PAGE)
 
-    page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=120_000)
     assert shows_summary(page, "Nottinghamshire is better than England on 3 and worse on 2")
     page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 3
@@ -113,7 +113,7 @@ def test_compare_page_before_and_after_loading_published_figures(
     assert "indicator=ehcp_pct_issued_20_weeks" in page.url and "area=892" in page.url
     page.goto(page.url)
     wait_for_portal(page)
-    page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=120_000)
     wait_until_idle(page)
     assert shows_summary(page, "Nottingham, 2024: 29.9%")
     assert page_violations(axe_violations, page) == []
