@@ -88,12 +88,14 @@ def main() -> None:
                  "happening, tell your portal administrator.")
         return
 
-    auth.write_pending_cookie()
     specs = navigation.pages_for(user.role)
     pages = {spec.url_path: st.Page(spec.absolute_path, title=spec.title, icon=spec.icon,
                                     url_path=spec.url_path, default=spec.default) for spec in specs}
     current = st.navigation(list(pages.values()), position="hidden")
     open_requested_view(current, {page.url_path: page for page in pages.values()})
+    # Only after the jump to a shared link's page: that jump restarts the run, and the cookie frame drawn
+    # before it would be taken down again, often before its script had run (then a reload signs out).
+    auth.write_pending_cookie()
     sidebar(user, specs, pages)
     a11y.install()  # repairs for the framework's own accessibility faults (portal/a11y.py)
     try:

@@ -236,7 +236,10 @@ def _cookie_binding(exp_date) -> str:
 def write_pending_cookie() -> None:
     """Write (or clear, with max-age 0) the login cookie in the browser, if the last run asked for it.
 
-    Called on every run (signed in or not) so the cookie of a fresh sign-in or sign-out arrives."""
+    Called on every run (signed in or not) so the cookie of a fresh sign-in or sign-out arrives. It holds
+    its place with an empty slot on the runs with nothing to write: otherwise everything after it moves up
+    one place on the next run, and Streamlit draws moved tabs afresh, back on their first tab."""
+    slot = st.empty()
     pending = st.session_state.pop(_COOKIE_SCRIPT_KEY, None)
     if pending is None:
         return
@@ -245,7 +248,8 @@ def write_pending_cookie() -> None:
     if (st.context.url or "").startswith("https:") or st.context.headers.get("X-Forwarded-Proto") == "https":
         cookie += "; Secure"  # behind HTTPS the cookie must never travel over plain HTTP
     # A same-origin component frame may write its parent's cookies; the value is a JWT (URL-safe).
-    components.html(f"<script>parent.document.cookie = {json.dumps(cookie)};</script>", height=0)
+    with slot:
+        components.html(f"<script>parent.document.cookie = {json.dumps(cookie)};</script>", height=0)
 
 
 def role_label(user: User) -> str:

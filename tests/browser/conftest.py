@@ -122,8 +122,31 @@ def browser():
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell in teardown that the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _screenshot_failure(request, contexts) -> None:
+    """A failed browser test leaves a full-page screenshot of every page it had open: in CI that picture
+    is often the only way to see what the browser showed when a wait ran out."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    folder = ARTIFACTS / "failures"
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, page in enumerate(p for context in contexts for p in context.pages):
+        try:
+            page.screenshot(path=str(folder / f"{request.node.name}-{n}.png"), full_page=True, timeout=10_000)
+        except Exception:  # a crashed page has nothing to show; the test's own error says why
+            pass
+
+
 @pytest.fixture
-def new_context(browser):
+def new_context(browser, request):
     """Make extra browser contexts (separate cookie jars: another browser, another person)."""
     contexts = []
 
@@ -134,6 +157,7 @@ def new_context(browser):
         return context
 
     yield make
+    _screenshot_failure(request, contexts)
     for context in contexts:
         context.close()
 

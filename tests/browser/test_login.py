@@ -145,9 +145,18 @@ def test_a_shared_link_opens_its_page_and_filters_after_sign_in(page, login, dem
         pytest.skip("no page besides home is registered yet")
     spec = shareable[0]
     username, password = demo_users[COMMISSIONER]
+    # A slow browser (as on a busy machine) is what once lost the login cookie on the way to the page.
+    page.context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 8})
     login(page, username, password, path=f"/{spec.url_path}?sex=Female")
     assert page.url.split("?")[0].rstrip("/").endswith(spec.url_path)
     assert "sex=Female" in page.url
+
+    # The login cookie survives the jump to the shared page, so a reload stays signed in there.
+    wait_for_login_cookie(page.context)
+    page.reload()
+    wait_for_portal(page)
+    assert signed_in_as(page)
+    assert page.url.split("?")[0].rstrip("/").endswith(spec.url_path)
 
 
 def test_a_page_outside_the_role_cannot_be_opened_by_url(page, login, demo_users, portal_server):
