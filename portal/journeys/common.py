@@ -111,3 +111,23 @@ def drawable(chart):
         if data is None or not hasattr(data, "__len__") or len(data) > 0:
             return chart  # inline GeoJSON or data set at the top level: assume drawable
     return None
+
+
+def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, scheme: str, dark_above: float,
+                     tooltip: list, label_format: str = "{:.0f}"):
+    """A grid of coloured cells, each with its value written in it (so the colour is never the only way to
+    read it); a hidden cell reads "*" as in the tables, never "null". The text turns white on cells darker
+    than ``dark_above`` to keep its contrast. ``x`` and ``y`` are Altair channel objects."""
+    import altair as alt
+
+    data = data.copy()
+    data[value] = data[value].astype("Float64")
+    data["label"] = data[value].map(lambda v: "*" if is_missing(v) else label_format.format(float(v)))
+    base = alt.Chart(data).encode(x=x, y=y)
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", title=colour_title, scale=alt.Scale(scheme=scheme)), tooltip=tooltip)
+    text = base.mark_text(fontSize=13).encode(
+        text=alt.Text("label:N"),
+        color=alt.condition(f"datum.{value} > {dark_above}", alt.value("white"), alt.value("#212B32")),
+    )
+    return cells + text

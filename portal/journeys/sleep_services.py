@@ -11,7 +11,8 @@ import altair as alt
 import pandas as pd
 
 from portal import maps
-from portal.journeys.common import rounded_for_display, fmt_count, fmt_number, fmt_pct, is_missing, join_names
+from portal.journeys.common import (fmt_count, fmt_number, fmt_pct, is_missing, join_names, labelled_heatmap,
+                                   rounded_for_display)
 
 BREAKDOWNS: dict[str, str] = {
     "all": "Everyone (no breakdown)",
@@ -114,25 +115,16 @@ def trend_chart(by_year: pd.DataFrame, by: str) -> alt.Chart:
 
 
 def overlap_chart(overlap: pd.DataFrame) -> alt.Chart:
-    data = overlap.copy()
-    data["pct_of_patients"] = data["pct_of_patients"].astype("Float64")
-    # hidden cells read "*" as in the tables, never "null"
-    data["label"] = data["pct_of_patients"].map(lambda v: "*" if is_missing(v) else f"{float(v):.0f}%")
-    base = alt.Chart(data).encode(
+    chart = labelled_heatmap(
+        overlap, "pct_of_patients",
         x=alt.X("with_condition:N", title="Also has", sort=CONDITIONS, axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("condition:N", title="Condition", sort=CONDITIONS),
-    )
-    cells = base.mark_rect().encode(
-        color=alt.Color("pct_of_patients:Q", title="% of children on melatonin", scale=alt.Scale(scheme="purples")),
+        colour_title="% of children on melatonin", scheme="purples", dark_above=30, label_format="{:.0f}%",
         tooltip=[alt.Tooltip("condition:N", title="Condition"), alt.Tooltip("with_condition:N", title="Also has"),
                  alt.Tooltip("patients:Q", title="Children", format=","),
                  alt.Tooltip("pct_of_patients:Q", title="% of children on melatonin", format=".1f")],
     )
-    text = base.mark_text(fontSize=13).encode(
-        text=alt.Text("label:N"),
-        color=alt.condition("datum.pct_of_patients > 30", alt.value("white"), alt.value("#212B32")),
-    )
-    return (cells + text).properties(height=260, description=(
+    return chart.properties(height=260, description=(
         "Overlap grid: the share of children on melatonin who have each condition (diagonal) and each pair of "
         "conditions (other cells), as a per cent."))
 

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from portal import config
-from portal.journeys.common import rounded_for_display, fmt_count, fmt_number, fmt_pct, is_missing
+from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, rounded_for_display
 
 # The community services of SPEC §3.2, by the codes in fct_referrals.service.
 SERVICES: dict[str, str] = {
@@ -234,27 +234,18 @@ def trend_chart(trend: pd.DataFrame, service: str) -> alt.Chart:
 
 
 def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
-    data = by_locality_service.copy()
-    data["service_name"] = data["service"].map(service_name)
-    data["median_wait_weeks"] = data["median_wait_weeks"].astype("Float64")
-    # hidden cells read "*" as in the tables, never "null"
-    data["label"] = data["median_wait_weeks"].map(lambda v: "*" if is_missing(v) else f"{float(v):.0f}")
+    data = by_locality_service.assign(service_name=by_locality_service["service"].map(service_name))
     services = [service_name(code) for code in SERVICES if code in set(data["service"])]
-    base = alt.Chart(data).encode(
+    chart = labelled_heatmap(
+        data, "median_wait_weeks",
         x=alt.X("locality:N", title="Locality", axis=alt.Axis(labelAngle=0, orient="top", labelLimit=120)),
         y=alt.Y("service_name:N", title="Service", sort=services, axis=alt.Axis(labelLimit=260)),
-    )
-    cells = base.mark_rect().encode(
-        color=alt.Color("median_wait_weeks:Q", title="Median wait (weeks)", scale=alt.Scale(scheme="blues")),
+        colour_title="Median wait (weeks)", scheme="blues", dark_above=40,
         tooltip=[alt.Tooltip("locality:N", title="Locality"), alt.Tooltip("service_name:N", title="Service"),
                  alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
                  alt.Tooltip("n_waiting:Q", title="Waiting now", format=",")],
     )
-    text = base.mark_text(fontSize=13).encode(
-        text=alt.Text("label:N"),
-        color=alt.condition("datum.median_wait_weeks > 40", alt.value("white"), alt.value("#212B32")),
-    )
-    return (cells + text).properties(height=42 * max(1, len(services)) + 40, description=(
+    return chart.properties(height=42 * max(1, len(services)) + 40, description=(
         "Heat map: median wait in weeks for each service (down) in each locality (across); darker is longer. "
         "A star means too few children to show."))
 
