@@ -6,7 +6,7 @@ import streamlit as st
 from portal import cohorts, ui
 from portal.cohorts import CohortDefinition, CohortError
 from portal.journeys import gp_cohort_finder as journey
-from portal.journeys.operational import draw_chart, show_outcome
+from portal.journeys.operational import show_outcome
 from portal.roles import GP
 
 user, filters = ui.page_setup("GP cohort finder", __file__)
@@ -106,7 +106,7 @@ summary = journey.summary(shown, definition, result.as_of, practice)
 st.header(f"{len(shown):,} {'person' if len(shown) == 1 else 'people'} found", anchor=False)
 st.markdown(summary)
 if len(shown):
-    draw_chart(journey.gap_chart(journey.gap_counts(shown, result.as_of), definition), f"{title}. {summary}")
+    ui.draw_chart(journey.gap_chart(journey.gap_counts(shown, result.as_of), definition), f"{title}. {summary}")
     st.markdown("Chart: people by time since the last relevant event. The table below lists the same people.")
 st.markdown(f"**Table: {title}** ({journey.filters_phrase(filters)})")
 if shown.empty:

@@ -91,3 +91,23 @@ def dash_scale(domain: list[str]) -> alt.Scale:
 def enable() -> None:
     """Make sure the NHS theme is on (importing this module does it; this is for clarity at call sites)."""
     alt.theme.enable("nhs")
+
+
+# Altair checks every chart object against the Vega-Lite JSON schema when it is made and again when it is
+# turned into a spec. On a page rerun that was the largest single cost after the queries (about 30 ms a
+# chart, jsonschema walking the whole schema). The portal's charts are fixed code, not user input, so the
+# check belongs in the tests (tests/test_chart_specs.py validates every chart every page draws), not in
+# every rerun of every user.
+alt.utils.schemapi.disable_debug_mode()
+
+
+def unvalidated(chart):
+    """The same chart, whose ``to_dict()`` (as Streamlit calls it) skips the schema check."""
+    to_dict = chart.to_dict
+
+    def to_dict_unvalidated(*args, validate: bool = False, **kwargs):
+        return to_dict(*args, validate=validate, **kwargs)
+
+    # Altair objects keep attribute assignments as chart properties; set the method on the object itself.
+    object.__setattr__(chart, "to_dict", to_dict_unvalidated)
+    return chart

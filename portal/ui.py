@@ -25,7 +25,6 @@ tables and downloads show ``*`` with the note from ``portal.suppression.SUPPRESS
 """
 from __future__ import annotations
 
-import io
 import logging
 import re
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, markdown, queries, suppression, walkthrough
+from portal import config, markdown, queries, suppression, walkthrough, xlsx
 from portal import filters as global_filters
 from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
 from portal.roles import User
@@ -137,12 +136,8 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 def excel_bytes(table: pd.DataFrame, about: Mapping[str, str]) -> bytes:
     """An .xlsx with the table exactly as shown on sheet 1 and where it came from on sheet 2."""
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name="Data", index=False)
-        pd.DataFrame({"Item": list(about), "Value": list(about.values())}).to_excel(
-            writer, sheet_name="About", index=False)
-    return buffer.getvalue()
+    return xlsx.workbook_bytes({
+        "Data": table, "About": pd.DataFrame({"Item": list(about), "Value": list(about.values())})})
 
 
 def provenance(result: queries.QueryResult) -> dict[str, str]:
@@ -184,6 +179,20 @@ def _suppression_applies(result: queries.QueryResult) -> bool:
     return not (user and user.sees_unsuppressed)
 
 
+def draw_chart(chart, alt_text: str) -> None:
+    """A chart with its text alternative, in the NHS theme (``theme=None`` keeps Streamlit's own off).
+
+    No vega-embed actions menu: its "..." toggle has no accessible name (axe summary-name), and the
+    downloads beside every chart already give the numbers. The chart is drawn without Altair's JSON-schema
+    validation, which cost about 30 ms a chart on every rerun and runs under a process-wide lock in
+    Streamlit (so it also queued other users); tests/test_chart_specs.py validates every page's charts.
+    """
+    import streamlit as st
+
+    chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
+    st.altair_chart(theme.unvalidated(chart), theme=None, width="stretch")
+
+
 def indicator_block(
     title: str,
     result: queries.QueryResult,
@@ -206,14 +215,7 @@ def indicator_block(
     if summary:
         st.markdown(summary)
     if chart is not None:
-        alt_text = f"{title}. {summary}".strip()
-        # No vega-embed actions menu: its "..." toggle has no accessible name (axe summary-name), and the
-        # block's own CSV and Excel downloads already give the numbers.
-        chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
-        try:
-            st.altair_chart(chart, theme=None, width="stretch")
-        except TypeError:  # older Streamlit without width
-            st.altair_chart(chart, theme=None, use_container_width=True)
+        draw_chart(chart, f"{title}. {summary}".strip())
         st.caption(f"Chart: {title} ({filters_text(result)}). The table below shows the same numbers.")
 
     shown = table if table is not None else table_for(result, columns)

@@ -14,8 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from portal import navigation, queries, store
 from portal.journeys import sleep_services, waiting_lists
-from portal.roles import ADMIN, ANALYST, CLINICIAN, COMMISSIONER, GP, ROLES, User
+from portal.roles import ANALYST, CLINICIAN, COMMISSIONER, GP, ROLES
 from tests.conftest import run_page_as
+from tests.journey_checks import users
 
 PAGES = {"waiting_lists": "Waiting lists", "ehcp_journey": "EHCP journey", "sleep_services": "Sleep services"}
 
@@ -26,19 +27,7 @@ def demo(on_small_demo):
     return on_small_demo
 
 
-def _users() -> dict[str, User]:
-    cur, _ = store.reader().cursor()
-    locality = cur.execute("SELECT min(locality) FROM dim_locality").fetchone()[0]
-    practice = cur.execute("SELECT min(practice_code) FROM dim_practice").fetchone()[0]
-    return {
-        COMMISSIONER: User("c", "Commissioner", COMMISSIONER),
-        CLINICIAN: User("n", "Clinician", CLINICIAN, service="ASD", locality=locality),
-        GP: User("g", "GP", GP, practice_code=practice),
-        ANALYST: User("a", "Analyst", ANALYST),
-        ADMIN: User("x", "Admin", ADMIN),
-    }
-
-
+_users = users  # one signed-in user per role
 run_page = run_page_as
 
 

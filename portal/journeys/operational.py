@@ -42,7 +42,7 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
     if summary:
         st.markdown(summary)
     if chart is not None and not table.empty:
-        draw_chart(chart, f"{title}. {summary}")
+        ui.draw_chart(chart, f"{title}. {summary}")
         st.markdown(f"Chart: {title}. The table below shows the same numbers.")  # caption grey fails contrast
     if table.empty:
         st.info(empty_message)
@@ -64,15 +64,6 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
         st.markdown(f"**Where it comes from.** {meaning.source} Refreshed: {meaning.refreshed}.")
         if meaning.caveats:
             st.markdown(f"**Things to bear in mind.** {meaning.caveats}")
-
-
-def draw_chart(chart, alt_text: str) -> None:
-    """A chart with its text alternative, in our theme, without vega-embed's actions menu (its toggle has
-    no accessible name; the downloads give the numbers), as portal.ui.indicator_block draws them."""
-    import streamlit as st
-
-    chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
-    st.altair_chart(chart, theme=None, width="stretch")
 
 
 # Streamlit's file uploader leaves its hidden <input type=file> without a label (axe "label"); give each one
