@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -10,14 +12,27 @@ import pytest
 from portal import store
 
 
-@pytest.fixture(scope="module")
-def marts(small_demo):
-    """A DuckDB connection with a view per published mart of the small demo, and the ground truth."""
-    version = store.current_version(small_demo / "marts")
+def _data_dir(request, scale: str) -> Path:
+    if scale == "small":
+        return request.getfixturevalue("small_demo")
+    county = os.environ.get("SEND_PORTAL_COUNTY_DATA_DIR")
+    if not county:
+        pytest.skip("the county demo takes minutes to build: set SEND_PORTAL_COUNTY_DATA_DIR to a built one "
+                    "(python -m portal build-demo --scale county) to check the stories at county scale too")
+    return Path(county)
+
+
+@pytest.fixture(scope="module", params=["small", "county"])
+def marts(request):
+    """A DuckDB connection with a view per published mart, the ground truth and the mart version: of the
+    small demo always, and of the county demo when one is given."""
+    scale = request.param
+    data_dir = _data_dir(request, scale)
+    version = store.current_version(data_dir / "marts")
     con = duckdb.connect()
     for path in version.path.glob("*.parquet"):
         con.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM read_parquet('{path.as_posix()}')")
-    truth = json.loads((small_demo / "feeds" / "small" / "ground_truth.json").read_text())
+    truth = json.loads((data_dir / "feeds" / scale / "ground_truth.json").read_text())
     yield con, truth, version
     con.close()
 
@@ -25,7 +40,7 @@ def marts(small_demo):
 def test_manifest_as_of_matches_ground_truth(marts):
     con, truth, version = marts
     assert version.manifest["as_of"] == truth["as_of"] == "2026-09-30"
-    assert version.manifest["scale"] == "small"
+    assert version.manifest["scale"] == truth["scale"]
 
 
 def test_melatonin_rises_year_on_year_and_concentrates_in_two_localities(marts):
@@ -107,8 +122,8 @@ def test_gp_contact_drops_and_ae_rises_after_18_for_send(marts):
     assert rates[19][0] < rates[17][0] and rates[19][1] > rates[17][1]
 
 
-def test_asthma_review_gap_per_practice(marts, small_demo):
-    con, truth, _ = marts
+def test_asthma_review_gap_per_practice(marts):
+    con, truth, version = marts
     rows = con.execute("""
         SELECT p.practice_code, p.person_key
         FROM dim_person p
@@ -126,8 +141,8 @@ def test_asthma_review_gap_per_practice(marts, small_demo):
     assert found == {p: v["person_keys"] for p, v in story["by_practice"].items()}
     assert sum(len(v) for v in found.values()) == story["total"] > 0
     # the identifiable store resolves the same people to the NHS numbers in the ground truth
-    nhs = dict(con.execute(f"SELECT person_key, nhs_number FROM read_parquet("
-                           f"'{(small_demo / 'identifiable' / 'persons.parquet').as_posix()}')").fetchall())
+    persons = version.path.parent.parent / "identifiable" / "persons.parquet"
+    nhs = dict(con.execute(f"SELECT person_key, nhs_number FROM read_parquet('{persons.as_posix()}')").fetchall())
     for practice, entry in story["by_practice"].items():
         assert [nhs[k] for k in entry["person_keys"]] == entry["nhs_numbers"]
 
