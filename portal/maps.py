@@ -17,6 +17,8 @@ from typing import Any, Iterable
 import altair as alt
 import pandas as pd
 
+from portal import theme
+
 # Rounding coordinates to 5 decimal places (about 1 m) keeps the inline chart small without visible loss.
 COORDINATE_DECIMALS = 5
 
@@ -239,11 +241,11 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
     tips += [alt.Tooltip(f"properties.{prop}:{kind}", title=title) for prop, title, kind in tooltip]
     has_value = f"isValid(datum.properties.{value_column})"
     filled = alt.Chart(_geo_data(collection, "fill")).mark_geoshape(strokeWidth=0).encode(
-        color=alt.condition(
+        color=theme.colour_if(
             has_value,
             alt.Color(f"properties.{value_column}:Q", title=value_title, scale=alt.Scale(scheme="blues", zero=True),
                       legend=alt.Legend(orient="right", format=",.0f")),
-            alt.value("#E8EDEE"),
+            "#E8EDEE",
         ),
         tooltip=tips,
     ).project(type="mercator")
@@ -267,7 +269,7 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
                 layers.append(alt.Chart(labels).mark_text(
                     fontSize=13, fontWeight="bold", color="#212B32", dy=-2, aria=not halo,
                     **({"stroke": "#FFFFFF", "strokeWidth": 3} if halo else {}),
-                ).encode(longitude="lon:Q", latitude="lat:Q", text="area:N").project(type="mercator"))
+                ).encode(longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"), text=alt.Text("area:N")).project(type="mercator"))
     chart = alt.layer(*layers).properties(height=height)
     if description:
         chart = chart.properties(description=description)

@@ -120,6 +120,8 @@ def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, sc
     than ``dark_above`` to keep its contrast. ``x`` and ``y`` are Altair channel objects."""
     import altair as alt
 
+    from portal.theme import colour_if
+
     data = data.copy()
     data[value] = data[value].astype("Float64")
     data["label"] = data[value].map(lambda v: "*" if is_missing(v) else label_format.format(float(v)))
@@ -128,6 +130,6 @@ def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, sc
         color=alt.Color(f"{value}:Q", title=colour_title, scale=alt.Scale(scheme=scheme)), tooltip=tooltip)
     text = base.mark_text(fontSize=13).encode(
         text=alt.Text("label:N"),
-        color=alt.condition(f"datum.{value} > {dark_above}", alt.value("white"), alt.value("#212B32")),
+        color=colour_if(f"datum.{value} > {dark_above}", "white", "#212B32"),
     )
     return cells + text

@@ -110,7 +110,7 @@ def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> a
         color=alt.Color("representation:N", title="Compared with the area", sort=REPRESENTATION_ORDER,
                         scale=alt.Scale(domain=REPRESENTATION_ORDER, range=REPRESENTATION_COLOURS)))
     points = base.mark_point(filled=True, size=90).encode(
-        x="rate:Q",
+        x=alt.X("rate:Q"),
         color=alt.Color("representation:N", sort=REPRESENTATION_ORDER,
                         scale=alt.Scale(domain=REPRESENTATION_ORDER, range=REPRESENTATION_COLOURS), legend=None),
         shape=alt.Shape("representation:N", sort=REPRESENTATION_ORDER, title="Compared with the area",
@@ -121,9 +121,9 @@ def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> a
                  alt.Tooltip("ci_high:Q", title="95% CI upper", format=".1f"),
                  alt.Tooltip("representation:N", title="Compared with the area")])
     area = alt.Chart(pd.DataFrame({"area": [area_rate], "label": [f"Area: {area_rate:,.1f}"]}))
-    rule = area.mark_rule(color=theme.NHS_TEXT, strokeDash=[4, 3]).encode(x="area:Q")
+    rule = area.mark_rule(color=theme.NHS_TEXT, strokeDash=[4, 3]).encode(x=alt.X("area:Q"))
     text = area.mark_text(align="left", dx=4, dy=-4, color=theme.NHS_TEXT, baseline="bottom").encode(
-        x="area:Q", y=alt.value(0), text="label:N")
+        x=alt.X("area:Q"), y=alt.YValue(0), text=alt.Text("label:N"))
     return alt.layer(bars, points, rule, text).properties(
         height=max(150, 38 * len(data) + 40), description=(
             f"Chart: {m.title.lower()} {m.unit} by {label.lower()}, each with its 95% confidence interval as a line, "

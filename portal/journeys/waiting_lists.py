@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 
 from portal import config
+from portal.theme import colour_if
 from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, rounded_for_display
 
 # The community services of SPEC §3.2, by the codes in fct_referrals.service.
@@ -191,8 +192,7 @@ def table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def distribution_chart(distribution: pd.DataFrame, service: str) -> alt.Chart:
     data = distribution.dropna(subset=["n_waiting"])
-    over = alt.condition(alt.FieldOneOfPredicate(field="wait_band", oneOf=WAIT_BANDS[:3]),
-                         alt.value("#005EB8"), alt.value("#AE2573"))
+    over = colour_if(alt.FieldOneOfPredicate(field="wait_band", oneOf=WAIT_BANDS[:3]), "#005EB8", "#AE2573")
     return alt.Chart(data).mark_bar().encode(
         x=alt.X("wait_band:N", sort=WAIT_BANDS, title="Time waited so far", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("n_waiting:Q", title="Children waiting"),
@@ -301,7 +301,7 @@ def service_chart(by_service: pd.DataFrame, chosen: str) -> alt.Chart:
     return alt.Chart(data).mark_bar().encode(
         y=alt.Y("service_name:N", title="Service", sort="-x", axis=alt.Axis(labelLimit=260)),
         x=alt.X("median_wait_weeks:Q", title="Median wait so far (weeks)"),
-        color=alt.condition(alt.datum.service == chosen, alt.value("#005EB8"), alt.value("#768692")),
+        color=colour_if(alt.datum.service == chosen, "#005EB8", "#768692"),
         tooltip=[alt.Tooltip("service_name:N", title="Service"),
                  alt.Tooltip("n_waiting:Q", title="Waiting now", format=","),
                  alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
