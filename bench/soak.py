@@ -1,7 +1,7 @@
 """The soak: many websocket-level sessions changing filters and pages for a long time.
 
     python -m bench soak --users 50 --minutes 10                  # the full soak, on county data
-    python -m bench soak --users 10 --minutes 0.75 --scale small  # what CI runs (tests/test_soak.py)
+    python -m bench soak --users 10 --minutes 1 --scale small     # what CI runs (tests/test_soak.py)
 
 Passes when no session saw an error (exception shown, dropped connection, timeout, page not found), every
 session signed in and kept working, and the server's memory after warm-up (every session has opened every

@@ -208,15 +208,32 @@ def small_demo(tmp_path_factory):
     return data_dir
 
 
+def _pointed_at(data_dir: Path, monkeypatch):
+    from portal import queries
+
+    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(data_dir))
+    queries.clear_cache()
+    yield json.loads(next(data_dir.glob("feeds/*/ground_truth.json")).read_text())
+    queries.clear_cache()
+
+
 @pytest.fixture
 def on_small_demo(small_demo, monkeypatch):
     """Point the portal at the small demo (published marts) for one test; returns its ground truth."""
-    from portal import queries
+    yield from _pointed_at(small_demo, monkeypatch)
 
-    monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(small_demo))
-    queries.clear_cache()
-    yield json.loads(next(small_demo.glob("feeds/*/ground_truth.json")).read_text())
-    queries.clear_cache()
+
+@pytest.fixture
+def on_county_demo(monkeypatch):
+    """Point the portal at a built county demo for one test; returns its ground truth. The county demo takes
+    a minute or two to build, so it is opt-in: SEND_PORTAL_COUNTY_DATA_DIR=<its data directory>
+    (python -m portal build-demo --scale county); without it the test is skipped."""
+    import os
+
+    county = os.environ.get("SEND_PORTAL_COUNTY_DATA_DIR")
+    if not county:
+        pytest.skip("set SEND_PORTAL_COUNTY_DATA_DIR to a built county demo to run this at county scale")
+    yield from _pointed_at(Path(county), monkeypatch)
 
 
 def run_page_as(page: str, user, **state):

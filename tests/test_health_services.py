@@ -1,4 +1,4 @@
-"""Health services use (SPEC §3.6) on the small demo: every role, the A&E crossover, and the impact view
+"""Health services use (SPEC §3.6) on the small demo (the impact view also on the county demo, when given): every role, the A&E crossover, and the impact view
 finding the planted intervention (and nothing on a date with no change)."""
 from __future__ import annotations
 
@@ -26,9 +26,13 @@ def test_page_renders_for_each_role(on_small_demo, role):
     summary_starting(at, "From ")  # the impact view's plain-English result
 
 
+DEMOS = ["on_small_demo", "on_county_demo"]  # the county one runs when a built county demo is given
+
+
+@pytest.mark.parametrize("demo", DEMOS)
 @pytest.mark.parametrize("role", [COMMISSIONER, ANALYST])
-def test_impact_view_finds_the_planted_level_change(on_small_demo, role):
-    truth = on_small_demo["ae_intervention"]
+def test_impact_view_finds_the_planted_level_change(request, demo, role):
+    truth = request.getfixturevalue(demo)["ae_intervention"]
     series = journey.impact_series(_history(role), "SEND", "ae_per_1000")
     impact = journey.run_impact(series, dt.date.fromisoformat(truth["intervention_date"]))
     level = impact.result.level_change
@@ -36,9 +40,10 @@ def test_impact_view_finds_the_planted_level_change(on_small_demo, role):
     assert level.excludes_zero and level.estimate < 0
 
 
+@pytest.mark.parametrize("demo", DEMOS)
 @pytest.mark.parametrize("role", [COMMISSIONER, ANALYST])
-def test_impact_view_finds_nothing_on_a_date_with_no_change(on_small_demo, role):
-    truth = on_small_demo["ae_intervention"]
+def test_impact_view_finds_nothing_on_a_date_with_no_change(request, demo, role):
+    truth = request.getfixturevalue(demo)["ae_intervention"]
     # the ground truth's advice: analyse a window that ends before the real intervention
     before = dt.date.fromisoformat(truth["intervention_date"]) - dt.timedelta(days=1)
     series = journey.impact_series(_history(role), "SEND", "ae_per_1000", end=before)
