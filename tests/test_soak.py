@@ -24,7 +24,8 @@ def test_short_soak_has_no_errors_and_no_memory_growth(small_demo, tmp_path, mon
     result = soak(data, users=SESSIONS, seconds=SECONDS, think_s=(0.5, 1.5), sample_every_s=0.5)
     print(describe(result))
 
-    assert judge(result, growth_bound_mb=100, min_actions_per_user=3) == []
+    problems = judge(result, growth_bound_mb=100, min_actions_per_user=3)
+    assert not problems, describe(result) + "\n" + "\n".join(problems)
     kinds = {action.kind for action in result.actions}
     assert {"login", "filter", "page"} <= kinds, f"the soak must exercise filters and pages, did {kinds}"
     pages = {action.page for action in result.actions if action.kind in ("page", "warm-up")}
