@@ -25,6 +25,15 @@ def sidebar_lines(page) -> list[str]:
     return [line.strip() for line in page.get_by_test_id("stSidebar").inner_text().splitlines() if line.strip()]
 
 
+def charts_drawn(page, at_least: int, timeout: float = 30_000) -> int:
+    """How many charts the page shows, once at least ``at_least`` are there: the browser draws a chart a
+    moment after the text around it (it loads the chart code on first use), so counting at once can
+    find none."""
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.nth(at_least - 1).wait_for(state="attached", timeout=timeout)
+    return charts.count()
+
+
 def wait_for_login_form(page, timeout: float = 60_000) -> None:
     page.get_by_role("textbox", name="Username").wait_for(timeout=timeout)
     wait_until_idle(page, timeout)

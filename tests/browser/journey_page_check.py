@@ -2,8 +2,10 @@
 shown, a sidebar filter changes table and URL (and the download still matches), no axe-core violations."""
 from __future__ import annotations
 
-from tests.browser.helpers import (choose_filter, csv_rows, download_bytes, html_tables, same_cells, wait_for_portal,
-                                  wait_until_idle)
+from tests.browser.helpers import (
+    charts_drawn, choose_filter, csv_rows, download_bytes, html_tables, same_cells, wait_for_portal,
+    wait_until_idle,
+)
 
 
 def in_grid_toolbar(page, target: str) -> bool:
@@ -39,7 +41,7 @@ def check_journey_page(page, login, account, *, path: str, title: str, block: st
     page.goto(page.url.rsplit("/", 1)[0] + "/" + path)
     page.get_by_role("heading", name=title, level=1).wait_for()
     wait_until_idle(page)
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1
+    assert charts_drawn(page, at_least=1) >= 1
 
     first = html_tables(page)[0]
     assert len(first) > 1

@@ -12,7 +12,7 @@ import pytest
 
 from portal import config
 from tests.browser.helpers import (
-    choose_filter, csv_rows, download_bytes, html_tables, same_cells, wait_for_portal, wait_until_idle,
+    charts_drawn, choose_filter, csv_rows, download_bytes, html_tables, same_cells, wait_for_portal, wait_until_idle,
 )
 
 REAL = config.REPO_ROOT.parent / "shared" / "real-data"
@@ -76,8 +76,7 @@ def test_compare_page_before_and_after_loading_published_figures(
 
     page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=120_000)
     assert shows_summary(page, "Nottinghamshire is better than England on 3 and worse on 2")
-    page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() == 3
+    assert charts_drawn(page, at_least=3) == 3
     assert page_violations(axe_violations, page) == []
     screenshot(page, "compare-headline")
 

@@ -2,8 +2,10 @@
 and no axe-core violations."""
 from __future__ import annotations
 
-from tests.browser.helpers import (choose_filter, csv_rows, download_bytes, html_tables, page_violations, same_cells,
-                                    wait_until_idle)
+from tests.browser.helpers import (
+    charts_drawn, choose_filter, csv_rows, download_bytes, html_tables, page_violations, same_cells,
+    wait_until_idle,
+)
 
 
 def test_ehcp_journey_in_the_browser(page, login, demo_users, axe_violations, screenshot):
@@ -12,7 +14,7 @@ def test_ehcp_journey_in_the_browser(page, login, demo_users, axe_violations, sc
     page.get_by_role("heading", name="EHCP journey", level=1).wait_for()
     wait_until_idle(page)
     assert page.get_by_text("requests for an EHC needs assessment were received").first.is_visible()
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 5
+    assert charts_drawn(page, at_least=5) >= 5
 
     first = html_tables(page)[0]
     assert first[0][0] == "12 months to" and len(first) == 6  # header + five 12-month periods

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.browser.helpers import (choose_filter, csv_rows, download_bytes, html_tables, page_violations, same_cells,
-                                    wait_until_idle)
+from tests.browser.helpers import (
+    charts_drawn, choose_filter, csv_rows, download_bytes, html_tables, page_violations, same_cells,
+    wait_until_idle,
+)
 
 
 def _truth(small_demo) -> dict:
@@ -25,7 +27,7 @@ def test_commissioner_view_filter_download_and_accessibility(page, login, demo_u
     open_page(page, login, demo_users["commissioner"])
     locality = _truth(small_demo)["autism_waits"]["locality"]
     assert page.get_by_text(f"Waits for autism assessment are longest in {locality}: median").first.is_visible()
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 5
+    assert charts_drawn(page, at_least=5) >= 5
     assert "could not be shown" not in page.content()
 
     before = html_tables(page)[0]
