@@ -7,6 +7,12 @@ from portal import store
 from portal.roles import ADMIN, ANALYST, CLINICIAN, COMMISSIONER, GP, User
 
 
+# Pages (by file name) that draw charts as soon as they open, with no choices made; the others draw them
+# after a choice or once published figures are loaded.
+CHARTED_ON_OPENING = {"waiting_lists", "ehcp_journey", "sleep_services", "education", "health_services",
+                      "survey_feedback", "inequalities", "transitions", "data_status"}
+
+
 def users() -> dict[str, User]:
     """One signed-in user per role, scoped to a real locality and practice of the current marts."""
     cur, _ = store.reader().cursor()

@@ -15,7 +15,7 @@ from altair.vegalite.v5.schema.core import load_schema
 
 from portal import navigation
 from tests.conftest import run_page_as
-from tests.journey_checks import users
+from tests.journey_checks import CHARTED_ON_OPENING, users
 
 # The role each page is opened as: the first role in this order that may see it.
 ROLE_ORDER = ("commissioner", "analyst", "gp", "admin", "clinician")
@@ -23,9 +23,6 @@ ROLE_ORDER = ("commissioner", "analyst", "gp", "admin", "clinician")
 # single page run in AppTest does not have (tests/browser covers them).
 PAGE_FILES = [spec.path.removeprefix("pages/").removesuffix(".py") for spec in navigation.PAGES
               if spec.path not in ("pages/home.py", "pages/help_centre.py")]
-# Pages that draw charts on opening, with no choices made (the others draw them after a choice or a load).
-CHARTED_ON_OPENING = {"waiting_lists", "ehcp_journey", "sleep_services", "education", "health_services",
-                      "survey_feedback", "inequalities", "transitions", "data_status"}
 
 
 @pytest.fixture(scope="module")
