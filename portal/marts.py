@@ -42,6 +42,24 @@ class BuildError(RuntimeError):
     """The build could not complete; the live version is unchanged."""
 
 
+def _sql_text(text: str) -> str:
+    """A SQL string literal for the statements that take no bind parameters (SET, read_parquet's file
+    list, COPY ... TO): the paths are the portal's own, but a quote in a data directory's name must not
+    end the literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _build_memory_limit() -> str:
+    """DuckDB's memory limit for the build, from SEND_PORTAL_BUILD_MEMORY (default 6GB), checked to be a size."""
+    limit = os.environ.get("SEND_PORTAL_BUILD_MEMORY", "6GB").strip()
+    if not _MEMORY_LIMIT.fullmatch(limit):
+        raise BuildError(f"SEND_PORTAL_BUILD_MEMORY must be a size such as 6GB or 4096MB, not {limit!r}.")
+    return limit
+
+
 def _models(directory: Path) -> dict[str, str]:
     return {p.stem: p.read_text() for p in sorted(directory.glob("*.sql"))}
 
@@ -154,13 +172,13 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET temp_directory = '{(work / '.spill').as_posix()}'")
-    con.execute(f"SET memory_limit = '{os.environ.get('SEND_PORTAL_BUILD_MEMORY', '6GB')}'")
+    con.execute(f"SET temp_directory = {_sql_text((work / '.spill').as_posix())}")
+    con.execute(f"SET memory_limit = {_sql_text(_build_memory_limit())}")
 
     for feed, contract in contracts.items():
         files = [(config.landed_dir() / feed / e["landed_as"]).as_posix() for e in in_use[feed]]
         if files:
-            listing = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            listing = ", ".join(_sql_text(f) for f in files)
             con.execute(f"CREATE VIEW landed_{feed} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
         else:
             cols = [f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {c.name}" for c in contract.columns if not c.identifier]
@@ -168,7 +186,8 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
                 cols += ["CAST(NULL AS VARCHAR) AS person_key", "CAST(NULL AS VARCHAR) AS link_method"]
             con.execute(f"CREATE VIEW landed_{feed} AS SELECT {', '.join(cols)} WHERE false")
     index = config.identifiable_dir() / "linkage_index.parquet"
-    con.execute(f"CREATE VIEW id_linkage AS SELECT person_key, date_of_birth FROM read_parquet('{index.as_posix()}')")
+    con.execute("CREATE VIEW id_linkage AS SELECT person_key, date_of_birth "
+                f"FROM read_parquet({_sql_text(index.as_posix())})")
 
     if as_of is None:
         as_of = con.execute("SELECT max(extract_date) FROM landed_gp_registrations").fetchone()[0]
@@ -290,6 +309,7 @@ def _check_and_write(con, mart: str, work: Path) -> dict:
             problems.append(f"{col} has values outside its list: {', '.join(str(b[0]) for b in bad[:5])}")
     if problems:
         raise BuildError(f"mart {mart} failed its checks: " + "; ".join(problems))
-    con.execute(f"COPY {mart} TO '{(work / (mart + '.parquet')).as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+    target = _sql_text((work / (mart + ".parquet")).as_posix())
+    con.execute(f"COPY {mart} TO {target} (FORMAT parquet, COMPRESSION zstd)")
     rows = con.execute(f"SELECT count(*) FROM {mart}").fetchone()[0]
     return {"rows": int(rows), "columns": actual}

@@ -126,6 +126,15 @@ def test_a_failed_build_leaves_the_last_good_version_serving(demo_copy, tmp_path
     assert not list((demo_copy / "marts").glob(".build-*")), "the half-built folder is removed"
 
 
+def test_a_memory_limit_that_is_not_a_size_is_refused_before_it_reaches_sql(demo_copy, monkeypatch):
+    before = store.current_version()
+    monkeypatch.setenv("SEND_PORTAL_BUILD_MEMORY", "6GB'; SET threads = 1; --")
+    with pytest.raises(BuildError, match="SEND_PORTAL_BUILD_MEMORY must be a size"):
+        build()
+    assert store.current_version().name == before.name
+    assert not list((demo_copy / "marts").glob(".build-*"))
+
+
 def test_a_killed_build_leaves_the_previous_version_serving(demo_copy):
     before = store.current_version()
     env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(demo_copy)}
