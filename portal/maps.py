@@ -269,7 +269,8 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
                 layers.append(alt.Chart(labels).mark_text(
                     fontSize=13, fontWeight="bold", color="#212B32", dy=-2, aria=not halo,
                     **({"stroke": "#FFFFFF", "strokeWidth": 3} if halo else {}),
-                ).encode(longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"), text=alt.Text("area:N")).project(type="mercator"))
+                ).encode(longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"), text=alt.Text("area:N"))
+                    .project(type="mercator"))
     chart = alt.layer(*layers).properties(height=height)
     if description:
         chart = chart.properties(description=description)

@@ -4,7 +4,7 @@ Every block on every page offers its table as an Excel file, and Streamlit needs
 download button is drawn, so a workbook is made on every rerun for every block. Through pandas and openpyxl
 that cost 20-60 ms a workbook (five blocks: most of a filter change). This writer produces the same content
 (text as text, numbers as numbers, dates as dates, empty cells for missing values, a bold header) as plain
-Office Open XML in a zip, in well under a millisecond for a portal table. Text is written as inline strings:
+Office Open XML in a zip, in about 3 ms for a portal table. Text is written as inline strings:
 Excel shows a cell starting with "=" as text, never running it as a formula.
 """
 from __future__ import annotations

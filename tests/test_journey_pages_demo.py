@@ -27,7 +27,6 @@ def demo(on_small_demo):
     return on_small_demo
 
 
-_users = users  # one signed-in user per role
 run_page = run_page_as
 
 
@@ -52,7 +51,7 @@ def test_pages_are_in_every_journey_role_menu(page):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_for_each_role(demo, page, role):
-    at = run_page(page, _users()[role])
+    at = run_page(page, users()[role])
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert [t.value for t in at.title][0] == PAGES[page]
@@ -76,10 +75,10 @@ def test_page_renders_for_each_role(demo, page, role):
 def test_longest_autism_waits_are_in_the_planted_locality_and_the_summary_says_so(demo):
     expected = demo["autism_waits"]["locality"]
     for role in (COMMISSIONER, ANALYST):
-        at = run_page("waiting_lists", _users()[role])
+        at = run_page("waiting_lists", users()[role])
         summary = next(m.value for m in at.markdown if m.value.startswith("Right now"))
         assert f"Waits for autism assessment are longest in {expected}: median" in summary, summary
-    result = queries.run("longest_waits_by_locality_and_service", _users()[ANALYST])
+    result = queries.run("longest_waits_by_locality_and_service", users()[ANALYST])
     longest = waiting_lists.longest_wait_locality(result.df, "ASD")
     assert longest.locality == expected
     truth_median = demo["autism_waits"]["median_wait_weeks_waiting_now"]
@@ -87,9 +86,9 @@ def test_longest_autism_waits_are_in_the_planted_locality_and_the_summary_says_s
 
 
 def test_commissioner_sees_rounded_and_hidden_counts_analyst_sees_raw(demo):
-    users = _users()
-    raw = queries.run("waits_by_breakdown", users[ANALYST], service="ASD", by="primary_need").df
-    shown = queries.run("waits_by_breakdown", users[COMMISSIONER], service="ASD", by="primary_need").df
+    by_role = users()
+    raw = queries.run("waits_by_breakdown", by_role[ANALYST], service="ASD", by="primary_need").df
+    shown = queries.run("waits_by_breakdown", by_role[COMMISSIONER], service="ASD", by="primary_need").df
     assert raw["group_value"].tolist() == shown["group_value"].tolist()
     small = raw["n_waiting"].between(1, 7)
     assert small.any(), "the demo should have a primary need with 1-7 children waiting for autism assessment"
@@ -99,7 +98,7 @@ def test_commissioner_sees_rounded_and_hidden_counts_analyst_sees_raw(demo):
     assert not (raw["n_waiting"] % 5 == 0).all()  # the analyst's numbers are not rounded
     # the page table shows the marker where a cell is hidden, and the analyst's table never does
     for role, marker_expected in ((COMMISSIONER, True), (ANALYST, False)):
-        at = run_page("waiting_lists", users[role], waiting_lists_breakdown="primary_need")
+        at = run_page("waiting_lists", by_role[role], waiting_lists_breakdown="primary_need")
         tables = [t.value for t in at.table] + [d.value for d in at.dataframe]
         # HTML tables escape the marker for Markdown ("\\*"); grids show it as is
         has_marker = any(table.astype(str).map(lambda v: v.replace("\\", "") == "*").any().any() for table in tables)
@@ -107,8 +106,8 @@ def test_commissioner_sees_rounded_and_hidden_counts_analyst_sees_raw(demo):
 
 
 def test_clinician_sees_their_own_list_only(demo):
-    users = _users()
-    clinician = users[CLINICIAN]
+    by_role = users()
+    clinician = by_role[CLINICIAN]
     at = run_page("waiting_lists", clinician)
     assert f"Your list: Autism assessment in {clinician.locality}" in [h.value for h in at.header]
     records = queries.run("service_waiting_list", clinician).df
@@ -127,11 +126,11 @@ def test_clinician_sees_their_own_list_only(demo):
         {"l": clinician.locality}).fetchall()
     assert not keys & {k for (k,) in others}
     for role in (COMMISSIONER, ANALYST, GP):
-        assert not any(h.value.startswith("Your list") for h in run_page("waiting_lists", users[role]).header)
+        assert not any(h.value.startswith("Your list") for h in run_page("waiting_lists", by_role[role]).header)
 
 
 def test_waiting_well_schemes_follow_the_service(demo):
-    at = run_page("waiting_lists", _users()[COMMISSIONER], waiting_lists_service="CAMHS")
+    at = run_page("waiting_lists", users()[COMMISSIONER], waiting_lists_service="CAMHS")
     text = markdown_text(at)
     assert "Kooth online support" in text and "Understanding Autism parent course" not in text
 
@@ -140,7 +139,7 @@ def test_waiting_well_schemes_follow_the_service(demo):
 
 
 def test_melatonin_prescribing_rises_year_on_year(demo):
-    analyst = _users()[ANALYST]
+    analyst = users()[ANALYST]
     overall = queries.run("melatonin_prescribing_by_year", analyst, by="all").df
     assert len(overall) >= 3
     assert sleep_services.rises_every_year(overall)
@@ -150,27 +149,27 @@ def test_melatonin_prescribing_rises_year_on_year(demo):
     send = latest[latest["group_value"].isin(["EHCP", "SEN support"])]["patients"].sum()
     truth_latest = max(demo["melatonin"]["send_patients_by_year"], key=lambda y: y["period_end"])["send_patients"]
     assert send == pytest.approx(truth_latest, rel=0.05)
-    at = run_page("sleep_services", _users()[COMMISSIONER])
+    at = run_page("sleep_services", users()[COMMISSIONER])
     assert "Prescribing has risen every year" in markdown_text(at)
 
 
 def test_map_highlights_the_two_planted_localities(demo):
     planted = sorted(demo["melatonin"]["localities"])
     for role in (COMMISSIONER, ANALYST):
-        need = queries.run("melatonin_need_by_locality", _users()[role])
+        need = queries.run("melatonin_need_by_locality", users()[role])
         assert sorted(sleep_services.highest_need_localities(need.df)) == planted
         boundaries = sleep_services.load_locality_boundaries(need.version.path)
         assert boundaries is not None, "the marts should ship boundaries.geojson"
         spec = json.dumps(sleep_services.need_map(need.df, boundaries).to_dict())
         outlined = re.search(r'"oneOf": (\[[^\]]*\])', spec).group(1)
         assert sorted(json.loads(outlined)) == planted
-    at = run_page("sleep_services", _users()[COMMISSIONER])
+    at = run_page("sleep_services", users()[COMMISSIONER])
     summary = next(m.value for m in at.markdown if m.value.startswith("The need for a sleep service"))
     assert all(name in summary for name in planted)
 
 
 def test_comorbidity_overlap_counts_match_the_marts(demo):
-    result = queries.run("melatonin_comorbidity_overlap", _users()[ANALYST])
+    result = queries.run("melatonin_comorbidity_overlap", users()[ANALYST])
     cur, _ = store.reader().cursor()
     patients, with_autism, autism_and_adhd = cur.execute("""
         WITH p AS (SELECT DISTINCT person_key FROM fct_prescriptions
@@ -189,7 +188,7 @@ def test_comorbidity_overlap_counts_match_the_marts(demo):
 
 
 def test_ehcp_measures_match_the_casework(demo):
-    analyst = _users()[ANALYST]
+    analyst = users()[ANALYST]
     result = queries.run("ehcp_journey_by_year", analyst)
     latest = result.df.sort_values("year_ending").iloc[-1]
     cur, _ = store.reader().cursor()
@@ -206,13 +205,13 @@ def test_ehcp_measures_match_the_casework(demo):
     assert f"{latest['requests']:,} requests for an EHC needs assessment were received" in summary
     assert f"{latest['pct_issued_within_20_weeks']:.0f}% within 20 weeks" in summary
     # a commissioner's summary never states a percentage the table hides
-    shown = queries.run("ehcp_journey_by_year", _users()[COMMISSIONER]).df.sort_values("year_ending").iloc[-1]
-    at = run_page("ehcp_journey", _users()[COMMISSIONER])
+    shown = queries.run("ehcp_journey_by_year", users()[COMMISSIONER]).df.sort_values("year_ending").iloc[-1]
+    at = run_page("ehcp_journey", users()[COMMISSIONER])
     summary = next(m.value for m in at.markdown if m.value.startswith("In the 12 months to"))
     assert ("within 20 weeks" in summary) == (not pd.isna(shown["pct_issued_within_20_weeks"]))
 
 
 def test_ehcp_breakdown_choice_changes_the_table(demo):
-    at = run_page("ehcp_journey", _users()[ANALYST], ehcp_breakdown="primary_need")
+    at = run_page("ehcp_journey", users()[ANALYST], ehcp_breakdown="primary_need")
     headers = [h.value for h in at.header]
     assert "Plans issued within 20 weeks, by primary need" in headers

@@ -207,7 +207,8 @@ def impact_chart(result: its.ITSResult, measure: str, group: str) -> alt.Chart |
         x=alt.X("month:T", title="Month"), y=alt.Y("value:Q", title=y_title), color=colour,
         shape=alt.Shape("series:N", sort=domain, legend=None), tooltip=tooltip)
     model = alt.Chart(fitted).mark_line(strokeWidth=2.5).encode(
-        x=alt.X("month:T"), y=alt.Y("value:Q"), color=colour, detail=alt.Detail("segment:N"), tooltip=tooltip)
+        x=alt.X("month:T"), y=alt.Y("value:Q"), color=colour, detail=alt.Detail("segment:N"),
+        tooltip=tooltip)
     counterfactual = alt.Chart(expected).mark_line(strokeWidth=2.5, strokeDash=[6, 4]).encode(
         x=alt.X("month:T"), y=alt.Y("value:Q"), color=colour, tooltip=tooltip)
     change = pd.DataFrame({"month": [pd.Timestamp(result.intervention)], "label": ["Change"]})

@@ -64,7 +64,8 @@ def age_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
     )
     eighteen = alt.Chart(pd.DataFrame({"age": [18], "label": ["18th birthday"]}))
     rule = eighteen.mark_rule(color=theme.NHS_TEXT, strokeDash=[2, 2]).encode(x=alt.X("age:O"))
-    label = eighteen.mark_text(align="left", dx=4, y=8, color=theme.NHS_TEXT).encode(x=alt.X("age:O"), text=alt.Text("label:N"))
+    label = eighteen.mark_text(align="left", dx=4, y=8, color=theme.NHS_TEXT).encode(
+        x=alt.X("age:O"), text=alt.Text("label:N"))
     return alt.layer(lines, rule, label).properties(height=320, description=(
         f"Line chart: {MEASURES[measure].lower()} at each age from 14 to 25, one line per group; "
         "a dashed line marks the 18th birthday."))

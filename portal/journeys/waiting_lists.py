@@ -13,8 +13,8 @@ import altair as alt
 import pandas as pd
 
 from portal import config
-from portal.theme import colour_if
 from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, rounded_for_display
+from portal.theme import colour_if
 
 # The community services of SPEC §3.2, by the codes in fct_referrals.service.
 SERVICES: dict[str, str] = {
