@@ -6,8 +6,10 @@ work in a temporary folder without touching the demo.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,14 +75,32 @@ def get_secret(name: str) -> str:
         return value
     path = _secret_file()
     stored = _read_env_file(path)
-    if name not in stored:
-        stored[name] = secrets.token_hex(32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+    if name in stored:
+        return stored[name]
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # The first sign-ins of a new portal, and a build beside it, can all ask for a new secret at once. Each
+    # would make its own value, and all but one would be lost (a session signed with a lost cookie key, or
+    # records linked with a lost linkage key). So one lock serves every thread and process, the file is
+    # read again under it, and only a caller that still finds no value makes one.
+    with open(path.with_name("secrets.lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        stored = _read_env_file(path)
+        if name not in stored:
+            stored[name] = secrets.token_hex(32)
+            _write_private(path, "".join(f"{k}={v}\n" for k, v in stored.items()))
     return stored[name]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` in one step with a file only its owner can read (mkstemp creates it 0600)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
