@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.ws_client import ClientError, StreamlitSession, Widget
+from bench.ws_client import ClientError, RunResult, StreamlitSession, Widget
+from portal import ui
 
 
 @dataclass
@@ -48,8 +49,8 @@ class Action:
 class LoadResult:
     config: LoadConfig
     actions: list[Action] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)           # exceptions, timeouts, dropped connections
-    error_boxes: list[str] = field(default_factory=list)      # st.error messages shown (not counted as errors)
+    errors: list[str] = field(default_factory=list)           # failures shown, timeouts, dropped connections
+    error_boxes: list[str] = field(default_factory=list)      # every st.error message shown
     rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, bytes)
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -101,6 +102,18 @@ def _shown(session: StreamlitSession, widget: Widget):
     return widget.current
 
 
+def _record(result: LoadResult, index: int, page: str, run: RunResult) -> bool:
+    """Note what in ``run`` a user would see as broken (an exception, a missing page, or one of the
+    portal's failure messages); True when there was nothing."""
+    failures = list(run.exceptions)
+    if run.page_not_found:
+        failures.append(f"page {page!r} not found")
+    failures += [box for box in run.errors if box in ui.FAILURE_MESSAGES]
+    result.error_boxes.extend(run.errors)
+    result.errors.extend(f"user {index} on {page or 'home'}: {failure[:300]}" for failure in failures)
+    return not failures
+
+
 async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResult, started_at: float,
                          stop_at: float) -> None:
     rng = random.Random(cfg.seed + index)
@@ -109,21 +122,20 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
     page = "home"
     try:
         await session.connect()
-        await session.open()
+        if not _record(result, index, "login form", await session.open()):
+            return
         run = await session.login(cfg.username, cfg.password)
         if not session.pages:
             result.errors.append(f"user {index}: login did not reach the portal menu ({run.texts[-3:]})")
             return
-        result.actions.append(Action("login", page, run.seconds, run.ok))
+        result.actions.append(Action("login", page, run.seconds, _record(result, index, page, run)))
         # Every session acts for the full duration once signed in, however long signing in took.
         stop_at = max(stop_at, time.monotonic() + cfg.duration_s - cfg.ramp_s)
         pages = [p for p in session.pages if cfg.pages is None or p in cfg.pages] or list(session.pages)
         if cfg.warm_up:
             for page in pages:
                 run = await session.go_to(page)
-                result.actions.append(Action("warm-up", page, run.seconds, run.ok))
-                if run.exceptions:
-                    result.errors.append(f"user {index} on {page or 'home'}: {run.exceptions[0][:300]}")
+                result.actions.append(Action("warm-up", page, run.seconds, _record(result, index, page, run)))
             result.warmed_up_at.append(time.monotonic() - started_at)
             stop_at = time.monotonic() + cfg.duration_s  # the measured part starts after the warm-up
         for _ in range(cfg.max_actions_per_user):
@@ -141,12 +153,7 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
                 value = rng.choice(options)
                 kind, run = "filter", await session.set(widget.label, [value] if widget.kind == "multiselect"
                                                        else value, widget.kind)
-            result.actions.append(Action(kind, page, run.seconds, run.ok))
-            if run.exceptions:
-                result.errors.append(f"user {index} on {page or 'home'}: {run.exceptions[0][:300]}")
-            if run.page_not_found:
-                result.errors.append(f"user {index}: page {page!r} not found")
-            result.error_boxes.extend(run.errors)
+            result.actions.append(Action(kind, page, run.seconds, _record(result, index, page, run)))
     except (ClientError, OSError) as exc:
         result.errors.append(f"user {index} on {page or 'home'}: {type(exc).__name__}: {exc}")
     finally:

@@ -118,6 +118,7 @@ class StreamlitSession:
         self.pages: dict[str, str] = {}             # url_pathname -> page_script_hash
         self.page_script_hash = ""
         self.query_string = ""
+        self.last_texts: list[str] = []             # the text the last finished run showed, for messages
 
     async def __aenter__(self) -> "StreamlitSession":
         await self.connect()
@@ -160,7 +161,8 @@ class StreamlitSession:
         matches = [w for w in self.widgets.values() if w.label == label and (kind is None or w.kind == kind)]
         if not matches:
             known = sorted(f"{w.kind}:{w.label}" for w in self.widgets.values())
-            raise ClientError(f"no widget labelled {label!r} on this page; widgets: {known}")
+            raise ClientError(f"no widget labelled {label!r} on this page; widgets: {known}; "
+                              f"the page shows: {self.last_texts[-3:]}")
         return matches[0]
 
     def widgets_of(self, kind: str) -> list[Widget]:
@@ -265,6 +267,7 @@ class StreamlitSession:
                 if status == FINISHED_COMPILE_ERROR:
                     result.exceptions.append("script failed to compile")
                 if status != FINISHED_FRAGMENT:
+                    self.last_texts = result.texts
                     self.widgets = seen
                     self.values = {k: v for k, v in self.values.items() if k in seen}
                 result.seconds = time.perf_counter() - started

@@ -15,13 +15,17 @@ from pathlib import Path
 # portal/markdown.py would shadow the library of the same name. Import from the repository root instead.
 _PORTAL_DIR = str(Path(__file__).resolve().parent)
 _REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-sys.path[:] = [entry for entry in sys.path if str(Path(entry or ".").resolve()) != _PORTAL_DIR]
+# Replaced in place, never removed: other sessions' runs may be importing while this runs, and Python's
+# import system walks this same list (portal/server_tuning.py).
+for _index, _entry in enumerate(sys.path):
+    if str(Path(_entry or ".").resolve()) == _PORTAL_DIR:
+        sys.path[_index] = _REPO_ROOT
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
 import streamlit as st  # noqa: E402
 
-from portal import a11y, auth, navigation, ops, server_tuning, store  # noqa: E402
+from portal import a11y, auth, navigation, ops, server_tuning, store, ui  # noqa: E402
 from portal.demo_users import DEMO_USERS, demo_password  # noqa: E402
 
 log = logging.getLogger("portal.app")
@@ -84,8 +88,7 @@ def main() -> None:
             return
     except Exception:
         log.exception("sign-in failed")
-        st.error("Sign-in is not available just now. Please try again in a minute; if it keeps "
-                 "happening, tell your portal administrator.")
+        st.error(ui.SIGN_IN_UNAVAILABLE)
         return
 
     specs = navigation.pages_for(user.role)
@@ -105,11 +108,10 @@ def main() -> None:
                    "(python -m portal build-demo for the demonstration data).")
     except store.MartsUnavailableError:
         log.exception("marts unavailable")
-        st.error("The data cannot be read just now. Please try again in a few minutes.")
+        st.error(ui.DATA_UNREADABLE)
     except Exception:
         log.exception("page %s failed", current.url_path)
-        st.error("Sorry, this page could not be shown. The problem has been logged; please try again, "
-                 "or choose another page.")
+        st.error(ui.PAGE_FAILED)
 
 
 main()

@@ -5,10 +5,18 @@ the first one, the kernel holds the rest until the browser acknowledges it, and 
 acknowledgement by up to 40 ms. So every filter change waited about 40 ms for nothing (measured: 48 ms
 to 11 ms for a light page). Setting ``TCP_NODELAY`` on each websocket, as browsers and most servers do for
 interactive traffic, removes the wait. It only changes when bytes are sent, never what is sent.
+
+Streamlit also puts the entry script's path at the front of ``sys.path`` when a script run starts, if it is
+not there, and takes it out when that run ends. With several sessions running at once, one run's removal
+shifts every entry while another run is importing, and Python's import system, walking that same list,
+skips an entry: under load, pages failed with "No module named 'unittest'" (a lazy import inside numpy,
+from scipy). ``python -m portal.server_tuning run portal/app.py ...`` (what ``portal serve`` runs) adds the
+path once, at the end, before the server starts, so no run ever changes the list.
 """
 from __future__ import annotations
 
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -33,3 +41,25 @@ def enable_websocket_nodelay() -> bool:
     BrowserWebSocketHandler.open = open_without_nagle
     BrowserWebSocketHandler._portal_nodelay = True
     return True
+
+
+def pin_script_path(main_script: str) -> None:
+    """Keep ``main_script`` on ``sys.path`` for good, so Streamlit's runs never insert or remove it."""
+    if main_script not in sys.path:
+        sys.path.append(main_script)
+
+
+def main(argv: list[str]) -> None:
+    """Start Streamlit as ``python -m streamlit`` would, with the settings above in place first."""
+    if len(argv) < 2 or argv[0] != "run":
+        raise SystemExit("usage: python -m portal.server_tuning run SCRIPT [streamlit options]")
+    pin_script_path(argv[1])
+    enable_websocket_nodelay()
+    from streamlit.web.cli import main as streamlit_main
+
+    sys.argv = ["streamlit", *argv]
+    streamlit_main(prog_name="streamlit")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -106,3 +106,19 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_load_counts_the_portal_failure_messages_as_errors():
+    from bench.load import LoadConfig, LoadResult, _record
+    from bench.ws_client import RunResult
+    from portal import ui
+
+    result = LoadResult(config=LoadConfig(users=1, duration_s=1))
+    validation = "'From' must be on or before 'To'."
+    assert _record(result, 0, "audit-log", RunResult(seconds=0.1, runs=1, messages=5, errors=[validation]))
+    assert result.errors == [] and result.error_boxes == [validation]
+    for failure in ui.FAILURE_MESSAGES:
+        assert not _record(result, 1, "home", RunResult(seconds=0.1, runs=1, messages=5, errors=[failure]))
+    assert not _record(result, 2, "nowhere", RunResult(seconds=0.1, runs=1, messages=5, page_not_found=True))
+    assert len(result.errors) == len(ui.FAILURE_MESSAGES) + 1
+    assert result.errors[0].startswith("user 1 on home: Sorry")

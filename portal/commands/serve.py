@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from portal import config, store
 
@@ -29,10 +30,11 @@ def register(subparsers) -> None:
     parser.set_defaults(func=serve)
 
 
-def streamlit_command(port: int, address: str) -> list[str]:
-    """The production server command: no file watcher, no forced GC after each run, headless."""
+def streamlit_command(port: int, address: str, script: Path = APP) -> list[str]:
+    """The production server command: no file watcher, no forced GC after each run, headless; started
+    through ``portal.server_tuning`` so its settings hold before the first session connects."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "portal.server_tuning", "run", str(script),
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",

@@ -1,0 +1,90 @@
+"""The production server's own settings: the entry script's path stays put on ``sys.path`` while many
+sessions run at once (Streamlit's insert-and-remove shifted the list under other sessions' imports, and
+pages failed with "No module named 'unittest'"), and websockets send without Nagle delay."""
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from streamlit.runtime.scriptrunner.exec_code import modified_sys_path
+
+from bench.load import run_async
+from bench.server import free_port
+from bench.ws_client import StreamlitSession, wait_until_healthy
+from portal import config, server_tuning
+from portal.commands.serve import streamlit_command
+
+pytestmark = pytest.mark.timeout(180)
+
+# Watches sys.path from its own thread, from the first run on, and writes every distinct list it sees.
+SAMPLING_SCRIPT = textwrap.dedent('''
+    import json, os, sys, threading, time
+    import streamlit as st
+
+    def sample(out):
+        seen = []
+        while True:
+            now = list(sys.path)
+            if now not in seen:
+                seen.append(now)
+                with open(out, "w") as handle:
+                    json.dump(seen, handle)
+            time.sleep(0.0005)
+
+    if not hasattr(sys, "_path_sampler"):
+        sys._path_sampler = threading.Thread(target=sample, args=(os.environ["PATH_SAMPLES"],), daemon=True)
+        sys._path_sampler.start()
+    st.title("Sampling")
+    st.write(sum(i * i for i in range(200_000)))  # long enough for runs to overlap
+''')
+
+
+def test_pinned_script_path_is_never_inserted_or_removed_by_a_run(monkeypatch):
+    script = "/nonexistent/portal/app.py"
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    server_tuning.pin_script_path(script)
+    server_tuning.pin_script_path(script)  # idempotent
+    before = list(sys.path)
+    assert before.count(script) == 1 and before[-1] == script
+    with modified_sys_path(script):
+        assert sys.path == before
+    assert sys.path == before
+
+
+def test_concurrent_sessions_never_change_the_server_import_path(tmp_path):
+    script = tmp_path / "sampling_app.py"
+    script.write_text(SAMPLING_SCRIPT)
+    samples = tmp_path / "samples.json"
+    port = free_port()
+    env = {"PATH_SAMPLES": str(samples), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(streamlit_command(port, "127.0.0.1", script), cwd=config.REPO_ROOT,
+                                  env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    async def overlapping_runs():
+        await wait_until_healthy(url)
+        sessions = [StreamlitSession(url) for _ in range(4)]
+        for session in sessions:
+            await session.connect()
+        try:
+            for _round in range(3):
+                results = await asyncio.gather(*(session.open() for session in sessions))
+                assert all(result.ok for result in results)
+        finally:
+            for session in sessions:
+                await session.close()
+
+    try:
+        run_async(overlapping_runs())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    seen = json.loads(samples.read_text())
+    assert len(seen) == 1, f"sys.path changed while sessions ran: {seen}\n{log.read_text()}"
+    assert seen[0].count(str(script)) == 1
