@@ -1,6 +1,7 @@
 """The Streamlit entry point: sign-in, then the pages the user's role may see.
 
-Run with ``python -m portal serve`` (or ``streamlit run portal/app.py``). This file sits inside
+Run with ``python -m portal serve``, which starts Streamlit through ``portal/server_tuning.py`` (a plain
+``streamlit run portal/app.py`` works for development, without those server settings). This file sits inside
 ``portal/`` on purpose: a ``pages/`` folder beside the entry script would make Streamlit serve every page
 file directly, without sign-in. Pages are registered here with ``st.navigation`` from the role, so a page
 missing from a role's menu cannot be opened by URL either.

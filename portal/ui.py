@@ -43,11 +43,12 @@ USER_KEY = "portal_user"
 HTML_TABLE_MAX_ROWS = 60
 # What a user sees when something failed on the server (the details go to the server log only). The load
 # test and the soak count any of these as an error.
-GENERIC_ERROR = "Sorry, something went wrong while preparing these figures. Please try again, or use Ask for data."
-PAGE_FAILED = ("Sorry, this page could not be shown. The problem has been logged; please try again, or choose "
-               "another page.")
-SIGN_IN_UNAVAILABLE = ("Sign-in is not available just now. Please try again in a minute; if it keeps happening, "
-                       "tell your portal administrator.")
+GENERIC_ERROR = ("Sorry, something went wrong while preparing these figures. Please try again, or use Ask "
+                 "for data.")
+PAGE_FAILED = ("Sorry, this page could not be shown. The problem has been logged; please try again, or "
+               "choose another page.")
+SIGN_IN_UNAVAILABLE = ("Sign-in is not available just now. Please try again in a minute; if it keeps "
+                       "happening, tell your portal administrator.")
 DATA_UNREADABLE = "The data cannot be read just now. Please try again in a few minutes."
 FAILURE_MESSAGES = (GENERIC_ERROR, PAGE_FAILED, SIGN_IN_UNAVAILABLE, DATA_UNREADABLE)
 
