@@ -26,12 +26,17 @@ bounds AS (  -- months on whose first day age or SEND status may change
     UNION
     SELECT person_key, month_on_or_after(end_date) FROM stg_send_episodes WHERE end_date IS NOT NULL
 ),
+next_bounds AS (  -- the window sees two narrow columns only: with every dimension beside them it ran out of
+                  -- memory at national scale (about 130 million bounds)
+    SELECT person_key, b, lead(b) OVER (PARTITION BY person_key ORDER BY b) AS next_b FROM bounds
+),
 intervals AS (
-    SELECT s.*, b.b AS from_month,
-           coalesce(CAST(lead(b.b) OVER (PARTITION BY b.person_key ORDER BY b.b) - INTERVAL 1 MONTH AS DATE),
-                    s.span_last) AS to_month
-    FROM bounds b JOIN spans s USING (person_key)
-    WHERE b.b BETWEEN s.span_first AND s.span_last
+    -- A bound after the span ends the last interval inside it no later than span_last, so clamping gives the
+    -- same months as taking the next bound among the span's own.
+    SELECT s.*, n.b AS from_month,
+           least(coalesce(CAST(n.next_b - INTERVAL 1 MONTH AS DATE), s.span_last), s.span_last) AS to_month
+    FROM next_bounds n JOIN spans s USING (person_key)
+    WHERE n.b BETWEEN s.span_first AND s.span_last
 ),
 status AS (
     SELECT i.person_key, i.from_month, max(send_rank(e.send_status)) AS r,
