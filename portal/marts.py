@@ -60,8 +60,17 @@ def _build_memory_limit() -> str:
     return limit
 
 
+# Model, mart and column names go into the build's SQL as identifiers (DuckDB binds values, not names), so
+# only plain lower-case names are accepted from the model files and their .yml tests.
+IDENTIFIER_RE = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _models(directory: Path) -> dict[str, str]:
-    return {p.stem: p.read_text() for p in sorted(directory.glob("*.sql"))}
+    models = {p.stem: p.read_text() for p in sorted(directory.glob("*.sql"))}
+    odd = [name for name in models if not IDENTIFIER_RE.fullmatch(name)]
+    if odd:
+        raise BuildError(f"model file names must be plain lower-case identifiers: {', '.join(odd)}")
+    return models
 
 
 def model_grain(sql: str) -> str | None:
@@ -292,6 +301,10 @@ def _check_and_write(con, mart: str, work: Path) -> dict:
     if undeclared:
         problems.append(f"columns built but not declared in {mart}.yml: {', '.join(undeclared)}")
     tests = spec.get("tests") or {}
+    tested = {*tests.get("not_null", []), *(tests.get("unique") or []), *(tests.get("accepted_values") or {})}
+    unknown = sorted(str(c) for c in tested if c not in actual)  # only built columns reach the SQL below
+    if unknown:
+        raise BuildError(f"mart {mart}: {mart}.yml tests columns it does not have: {', '.join(unknown)}")
     for col in tests.get("not_null", []):
         n = con.execute(f"SELECT count(*) FROM {mart} WHERE {col} IS NULL").fetchone()[0]
         if n:

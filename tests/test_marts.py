@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from portal import config, store
 from portal.marts import BuildError, build, dependency_order, model_grain
@@ -114,12 +115,18 @@ def test_survey_comments_are_redacted_and_small_groups_withheld(small_demo):
     assert small[0] == 0 and small[1] > 0
 
 
-def test_a_failed_build_leaves_the_last_good_version_serving(demo_copy, tmp_path, monkeypatch):
-    before = store.current_version()
+@pytest.fixture
+def models_copy(tmp_path, monkeypatch) -> Path:
+    """A copy of the models folder the build reads instead, for a test to break."""
     models = tmp_path / "models"
     shutil.copytree(config.MODELS_DIR, models)
-    (models / "marts" / "fct_ks4.sql").write_text("-- grain: broken on purpose\nSELECT no_such_column FROM stg_persons")
     monkeypatch.setattr(config, "MODELS_DIR", models)
+    return models
+
+
+def test_a_failed_build_leaves_the_last_good_version_serving(demo_copy, models_copy):
+    before = store.current_version()
+    (models_copy / "marts" / "fct_ks4.sql").write_text("-- grain: broken on purpose\nSELECT no_such_column FROM stg_persons")
     with pytest.raises(BuildError, match="model fct_ks4 failed"):
         build()
     assert store.current_version().name == before.name
@@ -133,6 +140,25 @@ def test_a_memory_limit_that_is_not_a_size_is_refused_before_it_reaches_sql(demo
         build()
     assert store.current_version().name == before.name
     assert not list((demo_copy / "marts").glob(".build-*"))
+
+
+def test_a_model_file_name_that_is_not_a_plain_identifier_is_refused(demo_copy, models_copy):
+    before = store.current_version()
+    (models_copy / "marts" / "fct_x; DROP TABLE stg_persons.sql").write_text("-- grain: one row\nSELECT 1 AS x")
+    with pytest.raises(BuildError, match="plain lower-case identifiers"):
+        build()
+    assert store.current_version().name == before.name
+
+
+def test_a_mart_test_on_a_column_it_does_not_have_is_refused_before_it_reaches_sql(demo_copy, models_copy):
+    before = store.current_version()
+    spec_path = models_copy / "marts" / "fct_ks4.yml"
+    spec = yaml.safe_load(spec_path.read_text())
+    spec.setdefault("tests", {}).setdefault("not_null", []).append("1 = 1 OR person_key")
+    spec_path.write_text(yaml.safe_dump(spec))
+    with pytest.raises(BuildError, match="tests columns it does not have: 1 = 1 OR person_key"):
+        build()
+    assert store.current_version().name == before.name
 
 
 def test_a_killed_build_leaves_the_previous_version_serving(demo_copy):
