@@ -116,6 +116,8 @@ def _load(path: Path) -> Contract:
     problems = []
     if contract.feed != path.stem:
         problems.append("feed name differs from the file name")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", contract.feed):  # the build names a view landed_<feed> after it
+        problems.append(f"feed name {contract.feed!r} is not a plain identifier")
     if contract.delivery not in ("full", "incremental"):
         problems.append(f"delivery {contract.delivery!r}")
     if contract.linkage not in ("spine", "nhs_number", "nhs_number_or_demographics", "none"):

@@ -143,3 +143,19 @@ def test_docs_contracts_md_is_rendered_from_the_contracts():
     result = subprocess.run([sys.executable, "-m", "portal", "contracts-doc", "--check"], cwd=config.REPO_ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_feed_name_that_is_not_a_plain_identifier_is_refused(tmp_path):
+    """The build names a view landed_<feed> after each contract, so the name must be a plain identifier."""
+    import shutil
+
+    from portal.contracts import ContractError
+
+    source = config.CONTRACTS_DIR / "surveys.yaml"
+    odd = "surveys x; DROP VIEW landed_gp_events"
+    (tmp_path / f"{odd}.yaml").write_text(source.read_text().replace("feed: surveys", f"feed: '{odd}'", 1))
+    with pytest.raises(ContractError, match="is not a plain identifier"):
+        load_contracts(tmp_path)
+    shutil.copyfile(source, tmp_path / "surveys.yaml")  # the same contract under a plain name loads
+    (tmp_path / f"{odd}.yaml").unlink()
+    assert list(load_contracts(tmp_path)) == ["surveys"]
