@@ -17,3 +17,6 @@ CREATE OR REPLACE MACRO dims_month(d, first_m, last_m) AS greatest(least(date_tr
 -- the first day of a month on or after day d (the first month whose first day is at or after d)
 CREATE OR REPLACE MACRO month_on_or_after(d) AS
     CAST(CASE WHEN day(d) = 1 THEN d ELSE date_trunc('month', d) + INTERVAL 1 MONTH END AS DATE);
+-- whether person key k is in the slice of people a sliced model is running (portal/marts.py sets the variables
+-- slice and slices; with one slice everyone is in it)
+CREATE OR REPLACE MACRO in_slice(k) AS hash(k) % getvariable('slices') = getvariable('slice');

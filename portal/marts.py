@@ -6,10 +6,15 @@ Order of a build:
    file of an ``incremental`` one; an empty typed view for a feed never received), ``id_linkage`` over the
    identifiable linkage index (date of birth for ages), and the ingest log for ``feed_status``.
 2. ``models/macros.sql``, then ``models/staging/*.sql`` and ``models/marts/*.sql``, each file one model,
-   run in dependency order (found from the model names each file mentions). Staging models are tables
-   unless the file says ``-- materialized: view``.
+   run in dependency order (found from the model names each file mentions). Each model is written to
+   Parquet (a mart to ``<mart>.parquet``, a staging model to ``.staging/``) and later models read it through
+   a view, so no model is held in memory: at national scale the models are far larger than the machine's
+   memory. A file that says ``-- materialized: view`` is a plain view instead.
+   A model that says ``-- sliced by person`` is run once per slice of people (``in_slice(person_key)`` in
+   its SQL picks a slice) and the slices are joined into one file, so a join to the person spells never
+   holds more than one slice's spells in memory. Small builds have one slice.
 3. Each mart is checked against ``models/marts/<mart>.yml`` (declared columns present and no undeclared
-   ones, not-null, unique and accepted-value tests) and written to ``<mart>.parquet``.
+   ones, not-null, unique and accepted-value tests).
 4. ``boundaries.geojson`` and ``manifest.json`` (written last) complete the folder, which is renamed from
    ``.build-<version>`` to ``<version>`` and published with ``portal.store.publish`` (atomic pointer swap).
 
@@ -36,6 +41,10 @@ from portal.ingest import read_log
 
 MODEL_RE = re.compile(r"\b((?:stg|dim|fct|agg)_[a-z0-9_]+|feed_status)\b")
 GRAIN_RE = re.compile(r"^--\s*grain:\s*(.+)$", re.IGNORECASE)
+SLICED_MARK = "-- sliced by person"
+# People per slice of a sliced model: a national build (about 17 million people, 265 million GP events) runs
+# in about nine slices within 6GB; a county one (about 400,000 people) in one.
+PEOPLE_PER_SLICE = 2_500_000
 
 
 class BuildError(RuntimeError):
@@ -211,30 +220,46 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
     _feed_tables(con, contracts, log, in_use)
     _redacted_comments(con)
     con.execute((config.MODELS_DIR / "macros.sql").read_text())
+    con.execute("SET VARIABLE slices = 1")  # in_slice() keeps everyone outside a sliced model's run
+    con.execute("SET VARIABLE slice = 0")
 
     staging = _models(config.MODELS_DIR / "staging")
     marts = _models(config.MODELS_DIR / "marts")
     everything = {**staging, **marts}
     order = dependency_order(everything)
+    slices = slice_count(con)
+    staging_dir = work / ".staging"
+    staging_dir.mkdir()
     counts: dict[str, dict] = {}
+    seconds: dict[str, float] = {}
     for i, model in enumerate(order):
         step(i, len(order), model)
+        model_started = time.monotonic()
         sql = everything[model]
         if model_grain(sql) is None:
             raise BuildError(f"{model}.sql must start with a '-- grain: ...' comment")
-        kind = "VIEW" if "-- materialized: view" in sql else "TABLE"
+        if SLICED_MARK in sql and "in_slice(" not in sql:  # every slice would hold everyone: rows repeated
+            raise BuildError(f"{model}.sql says '{SLICED_MARK}' but never calls in_slice(person_key)")
         try:
-            con.execute(f"CREATE {kind} {model} AS {sql}")
+            if "-- materialized: view" in sql:
+                con.execute(f"CREATE VIEW {model} AS {sql}")
+            else:
+                target = work / f"{model}.parquet" if model in marts else staging_dir / f"{model}.parquet"
+                parts = slices if SLICED_MARK in sql else 1
+                _write_model(con, sql, target, parts, lambda s: step(i, len(order), f"{model} slice {s}/{parts}"))
+                con.execute(f"CREATE VIEW {model} AS SELECT * FROM read_parquet({_sql_text(target.as_posix())})")
         except duckdb.Error as exc:
             raise BuildError(f"model {model} failed: {exc}") from exc
         if model in marts:
-            counts[model] = _check_and_write(con, model, work)
+            counts[model] = _check(con, model)
+        seconds[model] = round(time.monotonic() - model_started, 1)
     step(len(order), len(order), "")
 
     boundaries = config.landed_dir() / "geography" / "boundaries.geojson"
     if boundaries.exists():
         shutil.copyfile(boundaries, work / "boundaries.geojson")
     shutil.rmtree(work / ".spill", ignore_errors=True)
+    shutil.rmtree(staging_dir, ignore_errors=True)
     feeds = {}
     for feed, entries in in_use.items():
         if entries:
@@ -245,7 +270,49 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
     con.close()
     return {"version": name, "built_at": now.isoformat(timespec="seconds"), "as_of": as_of.isoformat(),
             "history_start": history_start.isoformat(), "scale": scale or _previous_scale(), "marts": counts,
-            "feeds": feeds}
+            "feeds": feeds, "slices": slices, "model_seconds": seconds}
+
+
+def slice_count(con) -> int:
+    """How many slices of people the sliced models run in: SEND_PORTAL_BUILD_SLICES if set, otherwise one per
+    PEOPLE_PER_SLICE registrations."""
+    wanted = os.environ.get("SEND_PORTAL_BUILD_SLICES", "").strip()
+    if wanted:
+        if not wanted.isdigit() or not 1 <= int(wanted) <= 1000:
+            raise BuildError(f"SEND_PORTAL_BUILD_SLICES must be a whole number from 1 to 1000, not {wanted!r}.")
+        slices = int(wanted)
+    else:
+        people = con.execute("SELECT count(*) FROM landed_gp_registrations").fetchone()[0]
+        slices = max(1, -(-people // PEOPLE_PER_SLICE))
+    return slices
+
+
+def _write_model(con, sql: str, target: Path, parts: int, on_slice) -> None:
+    """Run a model into ``target``: in one go, or slice by slice of people into part files that are then
+    streamed into the one file (the parts never meet in memory)."""
+    # The model's SQL may end in a comment line, so the closing bracket goes on a line of its own.
+    # in_slice(k) (models/macros.sql) reads the variables slice and slices; with one slice it keeps everyone.
+    con.execute("SET VARIABLE slices = $n", {"n": parts})
+    con.execute("SET VARIABLE slice = 0")
+    if parts == 1:
+        con.execute(f"COPY (\n{sql}\n) TO {_sql_text(target.as_posix())} (FORMAT parquet, COMPRESSION zstd)")
+        return
+    files = []
+    try:
+        for s in range(parts):
+            on_slice(s + 1)
+            con.execute("SET VARIABLE slice = $s", {"s": s})
+            part = target.with_name(f".{target.stem}-part{s}.parquet")
+            files.append(part)
+            con.execute(f"COPY (\n{sql}\n) TO {_sql_text(part.as_posix())} (FORMAT parquet, COMPRESSION zstd)")
+        listing = ", ".join(_sql_text(f.as_posix()) for f in files)
+        con.execute(f"COPY (SELECT * FROM read_parquet([{listing}])) TO {_sql_text(target.as_posix())} "
+                    "(FORMAT parquet, COMPRESSION zstd)")
+    finally:
+        for f in files:
+            f.unlink(missing_ok=True)
+        con.execute("SET VARIABLE slices = 1")
+        con.execute("SET VARIABLE slice = 0")
 
 
 def _previous_scale() -> str:
@@ -289,7 +356,7 @@ def _redacted_comments(con) -> None:
         con.unregister("redacted_frame")
 
 
-def _check_and_write(con, mart: str, work: Path) -> dict:
+def _check(con, mart: str) -> dict:
     spec = mart_spec(mart)
     declared = list((spec.get("columns") or {}).keys())
     actual = [r[0] for r in con.execute(f"DESCRIBE {mart}").fetchall()]
@@ -322,7 +389,5 @@ def _check_and_write(con, mart: str, work: Path) -> dict:
             problems.append(f"{col} has values outside its list: {', '.join(str(b[0]) for b in bad[:5])}")
     if problems:
         raise BuildError(f"mart {mart} failed its checks: " + "; ".join(problems))
-    target = _sql_text((work / (mart + ".parquet")).as_posix())
-    con.execute(f"COPY {mart} TO {target} (FORMAT parquet, COMPRESSION zstd)")
     rows = con.execute(f"SELECT count(*) FROM {mart}").fetchone()[0]
     return {"rows": int(rows), "columns": actual}

@@ -9,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 import yaml
 
-from portal import config, store
+from portal import config, marts, store
 from portal.marts import BuildError, build, dependency_order, model_grain
 
 # docs/architecture.md "Marts the pages rely on": mart -> key columns (standard dimensions checked separately)
@@ -189,3 +190,41 @@ def test_a_killed_build_leaves_the_previous_version_serving(demo_copy):
     assert after.name != before.name and store.current_version().name == after.name
     assert not list((demo_copy / "marts").glob(".build-*"))
     assert store.list_versions(demo_copy / "marts") == [before.name, after.name]
+
+
+def test_a_build_in_slices_of_people_publishes_the_same_marts(demo_copy, monkeypatch):
+    whole = store.current_version()
+    assert whole.manifest["slices"] == 1
+    people = duckdb.sql(f"SELECT count(*) FROM read_parquet('{demo_copy.as_posix()}/landed/gp_registrations/*.parquet')").fetchone()[0]
+    monkeypatch.setattr(marts, "PEOPLE_PER_SLICE", people // 3 + 1)  # as a national build slices its people
+    sliced = build()
+    assert sliced.manifest["slices"] == 3
+    con = duckdb.connect()
+    files = sorted(p.name for p in whole.path.glob("*.parquet"))
+    assert files == sorted(p.name for p in sliced.path.glob("*.parquet"))
+    for name in files:
+        a, b = (whole.path / name).as_posix(), (sliced.path / name).as_posix()
+        for x, y in ((a, b), (b, a)):
+            extra = con.execute("SELECT count(*) FROM (SELECT * FROM read_parquet($x) EXCEPT ALL "
+                                "SELECT * FROM read_parquet($y))", {"x": x, "y": y}).fetchone()[0]
+            assert extra == 0, f"{name}: {extra} rows differ between the whole and the sliced build"
+    assert sliced.manifest["marts"]["fct_gp_events"]["rows"] == whole.manifest["marts"]["fct_gp_events"]["rows"] > 0
+    leftovers = [p.name for p in sliced.path.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], "staging models and slice parts are not published"
+
+
+def test_a_sliced_model_that_does_not_pick_its_slice_is_refused(demo_copy, models_copy):
+    before = store.current_version()
+    (models_copy / "marts" / "fct_ks4.sql").write_text(
+        "-- grain: one row per pupil\n-- sliced by person\nSELECT * FROM stg_ks4_attainment")
+    with pytest.raises(BuildError, match="never calls in_slice"):
+        build()
+    assert store.current_version().name == before.name
+
+
+def test_a_slice_count_that_is_not_a_whole_number_is_refused(demo_copy, monkeypatch):
+    before = store.current_version()
+    monkeypatch.setenv("SEND_PORTAL_BUILD_SLICES", "3; DROP")
+    with pytest.raises(BuildError, match="SEND_PORTAL_BUILD_SLICES must be a whole number"):
+        build()
+    assert store.current_version().name == before.name

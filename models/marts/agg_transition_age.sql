@@ -1,38 +1,9 @@
 -- grain: one row per year of age (14-25) x send_status x locality x sex; send_status here is the highest
 -- SEND status a young person had before their 18th birthday, ages are on the first day of each month
-WITH send_group AS (
-    SELECT p.person_key,
-           send_label(coalesce(max(send_rank(e.send_status))
-               FILTER (WHERE e.start_date < least(p.date_of_birth + INTERVAL 18 YEAR, as_of() + INTERVAL 1 DAY)), 0))
-               AS send_status
-    FROM stg_persons p
-    LEFT JOIN stg_send_episodes e USING (person_key)
-    GROUP BY p.person_key
-),
-spells AS (
-    SELECT person_key, from_month, to_month, n_months, age, locality, sex
-    FROM stg_person_spells WHERE age BETWEEN 14 AND 25
-),
-events AS (
-    SELECT person_key, CAST(date_trunc('month', event_date) AS DATE) AS month,
-           count(*) FILTER (WHERE concept = 'consultation') AS gp_contacts, 0 AS ae_attendances
-    FROM stg_gp_events WHERE event_date >= history_start() GROUP BY ALL
-    UNION ALL
-    SELECT person_key, CAST(date_trunc('month', arrival_date) AS DATE), 0, count(*)
-    FROM stg_ae_attendances WHERE arrival_date >= history_start() GROUP BY ALL
-),
-activity AS (
-    SELECT s.person_key, s.from_month, sum(e.gp_contacts) AS gp_contacts, sum(e.ae_attendances) AS ae_attendances
-    FROM events e
-    JOIN spells s ON s.person_key = e.person_key AND e.month BETWEEN s.from_month AND s.to_month
-    GROUP BY ALL
-)
 SELECT
-    s.age, g.send_status, s.locality, s.sex,
-    round(sum(s.n_months) / 12.0, 4) AS person_years,
-    CAST(coalesce(sum(a.gp_contacts), 0) AS BIGINT) AS gp_contacts,
-    CAST(coalesce(sum(a.ae_attendances), 0) AS BIGINT) AS ae_attendances
-FROM spells s
-JOIN send_group g USING (person_key)
-LEFT JOIN activity a USING (person_key, from_month)
+    age, send_status, locality, sex,
+    round(sum(n_months) / 12.0, 4) AS person_years,
+    CAST(sum(gp_contacts) AS BIGINT) AS gp_contacts,
+    CAST(sum(ae_attendances) AS BIGINT) AS ae_attendances
+FROM stg_transition_activity
 GROUP BY ALL

@@ -1,8 +1,9 @@
 -- grain: one row per person x month x BNF chemical (dimensions as on the first day of the month)
+-- sliced by person
 SELECT
     r.person_key, r.month, r.bnf_chemical, r.bnf_name, r.items,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
-FROM stg_prescribing r
-JOIN stg_person_spells d ON d.person_key = r.person_key
+FROM (SELECT * FROM stg_prescribing WHERE in_slice(person_key)) r
+JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = r.person_key
                AND dims_month(r.month, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
 WHERE r.month >= history_start()

@@ -1,5 +1,6 @@
 -- grain: one row per community-service referral (dimensions as on the first day of the referral month,
 -- or of the first month of the history window for older referrals)
+-- sliced by person
 SELECT
     r.referral_id,
     r.person_key,
@@ -9,6 +10,6 @@ SELECT
     r.seen_date IS NULL AS waiting_now,
     round(date_diff('day', r.referral_date, coalesce(r.seen_date, as_of())) / 7.0, 4) AS wait_weeks,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
-FROM stg_referrals r
-JOIN stg_person_spells d ON d.person_key = r.person_key
+FROM (SELECT * FROM stg_referrals WHERE in_slice(person_key)) r
+JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = r.person_key
                AND dims_month(r.referral_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month

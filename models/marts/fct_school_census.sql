@@ -1,4 +1,5 @@
 -- grain: one row per pupil x academic year (dimensions as on 1 January of the academic year)
+-- sliced by person
 SELECT
     s.person_key,
     s.academic_year,
@@ -9,6 +10,6 @@ SELECT
     s.suspensions,
     s.permanent_exclusions,
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
-FROM stg_school_census s
-JOIN stg_person_spells d ON d.person_key = s.person_key
+FROM (SELECT * FROM stg_school_census WHERE in_slice(person_key)) s
+JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = s.person_key
                AND dims_month(s.census_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month

@@ -1,9 +1,10 @@
 -- grain: one row per young person with SEND before 18 who turned 18 within the history window
+-- sliced by person
 WITH turned AS (
     SELECT p.person_key, p.date_of_birth,
            CAST(p.date_of_birth + INTERVAL 18 YEAR AS DATE) AS turned_18_on,
            max(send_rank(e.send_status)) AS r
-    FROM stg_persons p
+    FROM (SELECT * FROM stg_persons WHERE in_slice(person_key)) p
     JOIN stg_send_episodes e ON e.person_key = p.person_key AND e.start_date < p.date_of_birth + INTERVAL 18 YEAR
     GROUP BY p.person_key, p.date_of_birth
 )
@@ -20,6 +21,6 @@ SELECT
     send_label(t.r) AS send_status,
     d.primary_need
 FROM turned t
-JOIN stg_person_spells d ON d.person_key = t.person_key
+JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = t.person_key
                AND dims_month(t.turned_18_on, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
 WHERE t.turned_18_on BETWEEN history_start() AND as_of()

@@ -2,6 +2,7 @@
 -- and registered and had the same age and SEND status on the first day of every month; with every standard
 -- dimension. Facts find their dimensions by joining on person_key and a month between from_month and to_month
 -- (clamped into the person's span_first..span_last), so no table has a row per person per month.
+-- sliced by person
 WITH span AS (
     SELECT
         person_key, date_of_birth, practice_code, small_area_code, locality, sex, ethnicity, imd_quintile,
@@ -12,6 +13,7 @@ WITH span AS (
               coalesce(month_on_or_after(deregistration_date) - INTERVAL 1 MONTH, DATE '9999-12-01'))::DATE
             AS span_last
     FROM stg_persons
+    WHERE in_slice(person_key)
 ),
 spans AS (SELECT * FROM span WHERE span_first <= span_last),
 bounds AS (  -- months on whose first day age or SEND status may change
@@ -22,9 +24,10 @@ bounds AS (  -- months on whose first day age or SEND status may change
                  unnest(range(age_at(date_of_birth, span_first) + 1, age_at(date_of_birth, span_last) + 1)) AS k
           FROM spans)
     UNION
-    SELECT person_key, month_on_or_after(start_date) FROM stg_send_episodes
+    SELECT person_key, month_on_or_after(start_date) FROM stg_send_episodes WHERE in_slice(person_key)
     UNION
-    SELECT person_key, month_on_or_after(end_date) FROM stg_send_episodes WHERE end_date IS NOT NULL
+    SELECT person_key, month_on_or_after(end_date) FROM stg_send_episodes
+    WHERE end_date IS NOT NULL AND in_slice(person_key)
 ),
 next_bounds AS (  -- the window sees two narrow columns only: with every dimension beside them it ran out of
                   -- memory at national scale (about 130 million bounds)
@@ -42,7 +45,7 @@ status AS (
     SELECT i.person_key, i.from_month, max(send_rank(e.send_status)) AS r,
            arg_max(e.primary_need, send_rank(e.send_status)) AS need
     FROM intervals i
-    JOIN stg_send_episodes e
+    JOIN (SELECT * FROM stg_send_episodes WHERE in_slice(person_key)) e
       ON e.person_key = i.person_key AND e.start_date <= i.from_month
      AND (e.end_date IS NULL OR i.from_month < e.end_date)
     GROUP BY ALL

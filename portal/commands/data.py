@@ -21,7 +21,8 @@ class Progress:
         width = 30
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
-        line = f"{self.label} [{bar}] {done}/{total} {item}"
+        elapsed = time.monotonic() - self.started  # long national runs are read from logs, so say when
+        line = f"{self.label} [{bar}] {done}/{total} {item} ({elapsed:.0f}s)".replace("  (", " (")
         if self.tty:
             sys.stderr.write("\r" + line[:100].ljust(100))
             if done >= total:
