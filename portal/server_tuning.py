@@ -12,6 +12,9 @@ shifts every entry while another run is importing, and Python's import system, w
 skips an entry: under load, pages failed with "No module named 'unittest'" (a lazy import inside numpy,
 from scipy). ``python -m portal.server_tuning run portal/app.py ...`` (what ``portal serve`` runs) adds the
 path once, at the end, before the server starts, so no run ever changes the list.
+
+It also imports every page's logic before the server starts (``preload_page_modules``), so the first visit
+to a page does not wait for its imports.
 """
 from __future__ import annotations
 
@@ -49,12 +52,33 @@ def pin_script_path(main_script: str) -> None:
         sys.path.append(main_script)
 
 
+def preload_page_modules() -> list[str]:
+    """Import every page's logic (``portal.journeys``, ``portal.analysis``) before the server accepts anyone.
+
+    The first visit to Health services after a start took about 1.4 s, 1.2 s of it importing statsmodels
+    for the impact view; every later visit took about 0.2 s. Paying the imports at start-up keeps the
+    first user of each page from waiting for them."""
+    import importlib
+    import pkgutil
+
+    import portal.analysis
+    import portal.journeys
+
+    loaded = []
+    for package in (portal.analysis, portal.journeys):
+        for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+            loaded.append(module.name)
+    return loaded
+
+
 def main(argv: list[str]) -> None:
     """Start Streamlit as ``python -m streamlit`` would, with the settings above in place first."""
     if len(argv) < 2 or argv[0] != "run":
         raise SystemExit("usage: python -m portal.server_tuning run SCRIPT [streamlit options]")
     pin_script_path(argv[1])
     enable_websocket_nodelay()
+    preload_page_modules()
     from streamlit.web.cli import main as streamlit_main
 
     sys.argv = ["streamlit", *argv]

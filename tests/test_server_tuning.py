@@ -43,6 +43,29 @@ SAMPLING_SCRIPT = textwrap.dedent('''
 ''')
 
 
+def _serve(tmp_path, script, env: dict, scenario) -> str:
+    """Start the production server command on ``script``, run ``scenario(url)`` against it, stop it and
+    return its log."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(streamlit_command(port, "127.0.0.1", script), cwd=config.REPO_ROOT,
+                                  env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env},
+                                  stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    async def healthy_then_scenario():
+        await wait_until_healthy(url)
+        await scenario(url)
+
+    try:
+        run_async(healthy_then_scenario())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return log.read_text()
+
+
 def test_pinned_script_path_is_never_inserted_or_removed_by_a_run(monkeypatch):
     script = "/nonexistent/portal/app.py"
     monkeypatch.setattr(sys, "path", list(sys.path))
@@ -59,16 +82,8 @@ def test_concurrent_sessions_never_change_the_server_import_path(tmp_path):
     script = tmp_path / "sampling_app.py"
     script.write_text(SAMPLING_SCRIPT)
     samples = tmp_path / "samples.json"
-    port = free_port()
-    env = {"PATH_SAMPLES": str(samples), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(streamlit_command(port, "127.0.0.1", script), cwd=config.REPO_ROOT,
-                                  env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
 
-    async def overlapping_runs():
-        await wait_until_healthy(url)
+    async def overlapping_runs(url):
         sessions = [StreamlitSession(url) for _ in range(4)]
         for session in sessions:
             await session.connect()
@@ -80,11 +95,33 @@ def test_concurrent_sessions_never_change_the_server_import_path(tmp_path):
             for session in sessions:
                 await session.close()
 
-    try:
-        run_async(overlapping_runs())
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    log = _serve(tmp_path, script, {"PATH_SAMPLES": str(samples)}, overlapping_runs)
     seen = json.loads(samples.read_text())
-    assert len(seen) == 1, f"sys.path changed while sessions ran: {seen}\n{log.read_text()}"
+    assert len(seen) == 1, f"sys.path changed while sessions ran: {seen}\n{log}"
     assert seen[0].count(str(script)) == 1
+
+
+def test_page_modules_are_imported_before_the_first_session_runs(tmp_path):
+    """The first visit to a page should not pay for importing its analysis (statsmodels took 1.2 s)."""
+    script = tmp_path / "first_run_app.py"
+    report = tmp_path / "first_run.json"
+    script.write_text(textwrap.dedent('''
+        import json, os, sys
+        import streamlit as st
+        with open(os.environ["FIRST_RUN_REPORT"], "w") as handle:
+            json.dump(sorted(m for m in sys.modules if m.startswith(("portal.journeys.", "statsmodels.api"))), handle)
+        st.title("First run")
+    '''))
+
+    async def first_run(url):
+        session = StreamlitSession(url)
+        await session.connect()
+        try:
+            assert (await session.open()).ok
+        finally:
+            await session.close()
+
+    log = _serve(tmp_path, script, {"FIRST_RUN_REPORT": str(report)}, first_run)
+    loaded = json.loads(report.read_text())
+    assert "statsmodels.api" in loaded, log
+    assert {"portal.journeys.health_services", "portal.journeys.sleep_services", "portal.journeys.home"} <= set(loaded)
