@@ -215,15 +215,18 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _geo_data(collection: dict, layer: str) -> alt.InlineData:
+def _geo_data(layer: str) -> alt.InlineData:
     """The features as inline data for one layer.
 
     Each layer gets its own *named* InlineData object on purpose. Altair moves unnamed inline values into
     top-level ``datasets`` (which Streamlit replaces with its own Arrow datasets, so the shapes vanish) and
     hoists data shared by every layer to the top level (which Streamlit flattens into a table). A named,
     per-layer object is left where it is and reaches the browser as plain GeoJSON.
+
+    The chart holds an empty collection; ``choropleth`` has ``to_dict`` put the real one in (see
+    ``theme.with_late_values``), so Altair's many copies while it builds the layers do not copy the geometry.
     """
-    return alt.InlineData(values=collection, name=f"boundaries_{layer}",
+    return alt.InlineData(values={"type": "FeatureCollection", "features": []}, name=f"boundaries_{layer}",
                           format=alt.DataFormat(property="features", type="json"))
 
 
@@ -240,7 +243,7 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
             alt.Tooltip(f"properties.{value_column}:Q", title=value_title, format=",.1f")]
     tips += [alt.Tooltip(f"properties.{prop}:{kind}", title=title) for prop, title, kind in tooltip]
     has_value = f"isValid(datum.properties.{value_column})"
-    filled = alt.Chart(_geo_data(collection, "fill")).mark_geoshape(strokeWidth=0).encode(
+    filled = alt.Chart(_geo_data("fill")).mark_geoshape(strokeWidth=0).encode(
         color=theme.colour_if(
             has_value,
             alt.Color(f"properties.{value_column}:Q", title=value_title, scale=alt.Scale(scheme="blues", zero=True),
@@ -251,12 +254,12 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
     ).project(type="mercator")
     # Borders as their own layer: besides drawing the edges, a second data object keeps Altair from hoisting
     # the fill layer's data to the top level when nothing is highlighted.
-    borders = alt.Chart(_geo_data(collection, "borders")).mark_geoshape(
+    borders = alt.Chart(_geo_data("borders")).mark_geoshape(
         filled=False, stroke="#FFFFFF", strokeWidth=1.5, aria=False,  # decoration: the fill layer is labelled
     ).project(type="mercator")
     layers = [filled, borders]
     if highlight:
-        outline = alt.Chart(_geo_data(collection, "outline")).mark_geoshape(
+        outline = alt.Chart(_geo_data("outline")).mark_geoshape(
             filled=False, stroke="#212B32", strokeWidth=3,
         ).transform_filter(alt.FieldOneOfPredicate(field="properties.area", oneOf=highlight)).encode(
             tooltip=tips,
@@ -274,7 +277,7 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
     chart = alt.layer(*layers).properties(height=height)
     if description:
         chart = chart.properties(description=description)
-    return chart
+    return theme.with_late_values(chart, {f"boundaries_{layer}": collection for layer in ("fill", "borders", "outline")})
 
 
 def area_labels(collection: dict, names: Iterable[str] | None = None) -> pd.DataFrame:

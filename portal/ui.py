@@ -198,7 +198,10 @@ def draw_chart(chart, alt_text: str) -> None:
     """
     import streamlit as st
 
+    late = theme.late_values(chart)
     chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
+    if late:
+        chart = theme.with_late_values(chart, late)
     st.altair_chart(theme.unvalidated(chart), theme=None, width="stretch")
 
 

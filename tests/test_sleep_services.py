@@ -112,3 +112,28 @@ def test_need_sentence_with_one_locality_chosen():
     assert journey.need_sentence(one) == (
         "In Westmere, 5.0 in every 1,000 children and young people were prescribed melatonin in the period. "
         "Clear the locality filter to compare localities on the map.")
+
+
+def test_the_page_map_carries_every_boundary_though_the_chart_object_holds_none(on_small_demo):
+    """The geometry is added to the finished spec (Altair copied it many times while building the layers:
+    about 0.5 s a rerun at national scale), so the map the page sends must still have every locality."""
+    from portal import store
+    from tests.journey_checks import users
+    from tests.conftest import run_page_as
+
+    boundaries = journey.load_locality_boundaries(store.current_version().path)
+    chart = journey.need_map(_need(), boundaries)
+    held = [layer.data.values["features"] for layer in chart.layer if hasattr(layer.data, "values")
+            and isinstance(layer.data.values, dict)]
+    assert held and all(features == [] for features in held), "the chart object holds placeholders only"
+    at = run_page_as("sleep_services", users()["commissioner"])
+    assert not at.exception, at.exception
+    maps_sent = [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart") if "geoshape" in c.proto.spec]
+    assert len(maps_sent) == 1
+    named = {layer["data"]["name"]: layer["data"]["values"]["features"]
+             for layer in maps_sent[0]["layer"] if layer.get("data", {}).get("name", "").startswith("boundaries_")}
+    areas = sorted(f["properties"]["area"] for f in boundaries["features"])
+    assert set(named) >= {"boundaries_fill", "boundaries_borders"}
+    for features in named.values():
+        assert sorted(f["properties"]["area"] for f in features) == areas
+        assert all(f["geometry"]["coordinates"] for f in features)
