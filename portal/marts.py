@@ -280,11 +280,9 @@ def slice_count(con) -> int:
     if wanted:
         if not wanted.isdigit() or not 1 <= int(wanted) <= 1000:
             raise BuildError(f"SEND_PORTAL_BUILD_SLICES must be a whole number from 1 to 1000, not {wanted!r}.")
-        slices = int(wanted)
-    else:
-        people = con.execute("SELECT count(*) FROM landed_gp_registrations").fetchone()[0]
-        slices = max(1, -(-people // PEOPLE_PER_SLICE))
-    return slices
+        return int(wanted)
+    people = con.execute("SELECT count(*) FROM landed_gp_registrations").fetchone()[0]
+    return max(1, -(-people // PEOPLE_PER_SLICE))
 
 
 def _write_model(con, sql: str, target: Path, parts: int, on_slice) -> None:

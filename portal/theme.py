@@ -139,6 +139,7 @@ def _fill_values(node, values_by_name: dict):
     if isinstance(node, dict):
         if node.get("name") in values_by_name and "values" in node:
             node["values"] = values_by_name[node["name"]]
+            return node  # a data object: nothing named inside it, and the geometry needs no walking
         for value in node.values():
             _fill_values(value, values_by_name)
     elif isinstance(node, list):

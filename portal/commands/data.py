@@ -22,7 +22,7 @@ class Progress:
         filled = int(width * done / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
         elapsed = time.monotonic() - self.started  # long national runs are read from logs, so say when
-        line = f"{self.label} [{bar}] {done}/{total} {item} ({elapsed:.0f}s)".replace("  (", " (")
+        line = f"{self.label} [{bar}] {done}/{total}{' ' + item if item else ''} ({elapsed:.0f}s)"
         if self.tty:
             sys.stderr.write("\r" + line[:100].ljust(100))
             if done >= total:
