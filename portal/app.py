@@ -26,7 +26,7 @@ if _REPO_ROOT not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from portal import a11y, auth, navigation, ops, server_tuning, store, ui  # noqa: E402
+from portal import a11y, auth, navigation, ops, server_tuning, store, textfiles, ui  # noqa: E402
 from portal.demo_users import DEMO_USERS, demo_password  # noqa: E402
 
 log = logging.getLogger("portal.app")
@@ -77,7 +77,7 @@ def open_requested_view(current, pages_by_url: dict) -> None:
         st.query_params.from_dict(params)
 
 
-ACCESSIBILITY_CSS = Path(__file__).with_name("accessibility.css").read_text()
+ACCESSIBILITY_CSS = textfiles.read_text(Path(__file__).with_name("accessibility.css"))
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import fcntl
 import os
 import secrets
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,13 @@ REFERENCE_DIR = REPO_ROOT / "data" / "reference"
 
 def data_dir() -> Path:
     """The root of generated and private data (read each call so tests can point it elsewhere)."""
-    return Path(os.environ.get("SEND_PORTAL_DATA_DIR", REPO_ROOT / "data")).resolve()
+    return _resolved(os.environ.get("SEND_PORTAL_DATA_DIR") or str(REPO_ROOT / "data"))
+
+
+@lru_cache(maxsize=64)
+def _resolved(path: str) -> Path:
+    # Every query and page run asks for the data directory; resolving it walks the file system each time.
+    return Path(path).resolve()
 
 
 def feeds_dir() -> Path:

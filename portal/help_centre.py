@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal import config, navigation, walkthrough
+from portal import config, navigation, textfiles, walkthrough
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def video_table(videos: list[HelpVideo]):
         if video.video is not None:
             stamp = video.video.with_suffix(".stamp.json")
             try:
-                seconds = float(json.loads(stamp.read_text())["seconds"])
+                seconds = float(json.loads(textfiles.read_text(stamp))["seconds"])
                 length = f"{int(seconds // 60)} min {int(seconds % 60)} s"
             except (OSError, ValueError, KeyError):
                 length = "made"

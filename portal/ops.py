@@ -218,7 +218,9 @@ def connect(path: Path | None = None, readonly: bool = False):
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    key = path.resolve()
+    # absolute(), not resolve(): this runs on every page run, and a second name for the same file only
+    # costs one more (idempotent) look at its schema version.
+    key = path.absolute()
     if key in _migrated and path.exists():
         return
     with _migrate_lock:

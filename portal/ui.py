@@ -32,7 +32,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, markdown, queries, suppression, walkthrough, xlsx
+from portal import config, markdown, queries, suppression, textfiles, walkthrough, xlsx
 from portal import filters as global_filters
 from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
 from portal.roles import User
@@ -95,10 +95,10 @@ def page_help(page_name: str) -> None:
                 subtitles = {"English": files["captions"]} if "captions" in files else None
                 st.video(str(files["video"]), subtitles=subtitles)
             if "walkthrough" in files:
-                st.markdown(_demote_headings(files["walkthrough"].read_text()))
+                st.markdown(_demote_headings(textfiles.read_text(files["walkthrough"])))
     if "help" in files:
         with st.expander("About this page"):
-            st.markdown(_demote_headings(files["help"].read_text()))
+            st.markdown(_demote_headings(textfiles.read_text(files["help"])))
 
 
 def _demote_headings(markdown: str) -> str:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from portal import config
+from portal import config, textfiles
 
 _HEADING = re.compile(r"^#+\s*(?:Walkthrough:\s*)?(?P<title>.+?)\s*$")
 _STEP = re.compile(r"^\*\*Step (?P<number>\d+) of (?P<total>\d+):\s*(?P<title>.+?)\*\*\s*(?P<body>.*)$", re.S)
@@ -121,7 +121,7 @@ def load(page: str) -> Walkthrough | None:
     path = walkthrough_file(page)
     if not path.exists():
         return None
-    return parse(path.read_text(encoding="utf-8"), page)
+    return parse(textfiles.read_text(path), page)
 
 
 # ------------------------------------------------------------------------------------------- on a page

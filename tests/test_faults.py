@@ -180,6 +180,17 @@ def test_a_live_pointer_to_a_missing_version_gives_a_clear_message(demo_copy):
         queries.run("people_by_locality", COMMISSIONER)
 
 
+
+def test_a_manifest_broken_after_it_was_read_gives_a_clear_message(demo_copy):
+    """The parsed manifest is kept between queries; a manifest that changes on disk is read again."""
+    version = store.current_version()
+    queries.run("people_by_locality", COMMISSIONER)
+    (version.path / store.MANIFEST_FILE).write_text("{not json")
+    queries.clear_cache()
+    with pytest.raises(queries.MartsUnavailable, match="unavailable"):
+        queries.run("people_by_locality", COMMISSIONER)
+
+
 # --------------------------------------------------------------------------------- readers during publish
 def test_readers_during_publishes_all_get_consistent_answers(tiny_marts, tmp_path):
     """Two known versions published alternately while reader threads query: every answer is exactly one

@@ -1,0 +1,25 @@
+"""Help, walkthrough and style files are read once, and again when they change."""
+from __future__ import annotations
+
+import os
+
+from portal import textfiles
+
+
+def test_an_unchanged_file_is_read_once(tmp_path):
+    path = tmp_path / "help.md"
+    path.write_text("# Help\n", encoding="utf-8")
+    before = textfiles._read.cache_info().misses
+    assert textfiles.read_text(path) == "# Help\n"
+    assert textfiles.read_text(path) == "# Help\n"
+    assert textfiles._read.cache_info().misses == before + 1
+
+
+def test_an_edited_file_is_read_again(tmp_path):
+    path = tmp_path / "help.md"
+    path.write_text("# Help\n", encoding="utf-8")
+    assert textfiles.read_text(path) == "# Help\n"
+    path.write_text("# Hëlp\n", encoding="utf-8")  # same length in characters, not in bytes
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit, whatever the clock's grain
+    assert textfiles.read_text(path) == "# Hëlp\n"
