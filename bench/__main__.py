@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-PARTS = ("build", "queries", "compare", "load")
+PARTS = ("build", "queries", "compare", "load", "pages")
 DEFAULT_DATA_ROOT = Path("/tmp/send-portal-bench")
 
 
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", default="1,20,50", help="concurrent sessions for the load test")
     parser.add_argument("--load-seconds", type=float, default=60.0, help="duration of each load level")
     parser.add_argument("--query-runs", type=int, default=20, help="filter combinations per query")
+    parser.add_argument("--page-changes", type=int, default=10,
+                        help="filter changes on each page in the pages part")
     parser.add_argument("--output", type=Path, default=None,
                         help="Markdown file to write (default docs/performance.md; '-' for none)")
     args = parser.parse_args(argv)
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         users=[int(u) for u in args.users.split(",") if u.strip()],
         load_seconds=args.load_seconds,
         query_runs=args.query_runs,
+        page_changes=args.page_changes,
         output=None if str(args.output) == "-" else (args.output or _default_report()),
     )
     unknown = set(options.parts) - set(PARTS)

@@ -102,6 +102,18 @@ def _shown(session: StreamlitSession, widget: Widget):
     return widget.current
 
 
+async def change_a_filter(session: StreamlitSession, rng: random.Random) -> RunResult | None:
+    """Set one of the page's filters (a sidebar one if there are any) to another of its values, chosen at
+    random, as a user exploring the page would; None when the page has no filter to change."""
+    widgets = _filter_widgets(session)
+    if not widgets:
+        return None
+    widget = rng.choice(widgets)
+    current = _shown(session, widget)
+    value = rng.choice([o for o in widget.options if o != current] or widget.options)
+    return await session.set(widget.label, [value] if widget.kind == "multiselect" else value, widget.kind)
+
+
 def _record(result: LoadResult, index: int, page: str, run: RunResult) -> bool:
     """Note what in ``run`` a user would see as broken (an exception, a missing page, or one of the
     portal's failure messages); True when there was nothing."""
@@ -142,17 +154,11 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
             await asyncio.sleep(rng.uniform(*cfg.think_s))
             if time.monotonic() >= stop_at:
                 break
-            widgets = _filter_widgets(session)
-            if not widgets or rng.random() < cfg.page_switch_share:
+            run = None if rng.random() < cfg.page_switch_share else await change_a_filter(session, rng)
+            kind = "filter"
+            if run is None:
                 page = rng.choice(pages)
                 kind, run = "page", await session.go_to(page)
-            else:
-                widget = rng.choice(widgets)
-                current = _shown(session, widget)
-                options = [o for o in widget.options if o != current] or widget.options
-                value = rng.choice(options)
-                kind, run = "filter", await session.set(widget.label, [value] if widget.kind == "multiselect"
-                                                       else value, widget.kind)
             result.actions.append(Action(kind, page, run.seconds, _record(result, index, page, run)))
     except (ClientError, OSError) as exc:
         result.errors.append(f"user {index} on {page or 'home'}: {type(exc).__name__}: {exc}")

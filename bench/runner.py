@@ -39,6 +39,7 @@ class BenchOptions:
     think_s: tuple[float, float] = (1.0, 3.0)
     data_dirs: dict[str, Path] = field(default_factory=dict)  # scale -> an existing data directory to use
     query_cold_runs: int = 5
+    page_changes: int = 10  # filter changes on each page in the pages part
 
 
 @dataclass
@@ -89,6 +90,8 @@ def run_all(options: BenchOptions) -> int:
         if "load" in options.parts:
             users = options.users if scale != "national" else [1]
             _part_load(options, scale, data_dir, users, findings)
+        if "pages" in options.parts:
+            _part_pages(options, scale, data_dir, findings)
     if "national" not in options.scales:
         findings.check("national: 1 user p95 ≤ 1 s; build < 30 min without running out of memory",
                        "not measured in this run (add --scale national)", None, "national")
@@ -268,6 +271,41 @@ def _part_load(options: BenchOptions, scale: str, data_dir: Path, users: list[in
                   "machine load is the 1-minute load average at the end of the level (above the core count "
                   "means other work was competing for the CPU).")
     findings.add(table)
+
+
+def _part_pages(options: BenchOptions, scale: str, data_dir: Path, findings: Findings) -> None:
+    from bench.every_page import visit_every_page
+    from bench.load import run_async
+    from bench.server import PortalServer
+    from portal import demo_users
+
+    demo_users.ensure_demo_users()
+    print(f"Every page, one session, {options.page_changes} filter changes each ...", flush=True)
+    with PortalServer(data_dir) as server:
+        pages = run_async(visit_every_page(server.url, options.page_changes))
+        machine_load = os.getloadavg()[0]
+    table = Table(f"Every page, one session, {scale} scale (ms from the change to script finished)",
+                  ["page", "open", "filter changes", "filter p50", "slowest", "errors"])
+    for page in pages:
+        table.add(page.page, page.open_s * 1000, len(page.filter_s), page.filter_p50_s * 1000,
+                  page.slowest_s * 1000, len(page.errors))
+        for error in page.errors[:3]:
+            print(f"  error: {error}")
+    table.note = (f"One session, signed in as the demo commissioner, opens each page of its menu in turn and "
+                  f"changes its sidebar filters {options.page_changes} times, one change straight after "
+                  "another, choosing filters and values at random. The first page (home) was already drawn by "
+                  "the sign-in, so its open is answered from the cache. Machine load (1 min) at the end: "
+                  f"{machine_load:.2f}.")
+    findings.add(table)
+    target_ms = {"county": TARGETS["county_1_user_p95_ms"], "national": TARGETS["national_1_user_p95_ms"]}.get(scale)
+    if target_ms and pages:
+        slowest = max(pages, key=lambda p: p.slowest_s)
+        over = [p.page for p in pages if p.slowest_s * 1000 > target_ms]
+        findings.check(f"{scale}, 1 user, every page: slowest open or filter change ≤ {target_ms} ms",
+                       f"slowest {slowest.slowest_s * 1000:.0f} ms ({slowest.page})"
+                       + (f"; over on {', '.join(over)}" if over else "")
+                       + f", {sum(len(p.errors) for p in pages)} errors",
+                       not over and not any(p.errors for p in pages), scale)
 
 
 def _summary(findings: Findings) -> None:

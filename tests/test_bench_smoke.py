@@ -28,15 +28,16 @@ def bench_data(small_demo, tmp_path, monkeypatch):
 def test_benchmark_writes_every_table(bench_data, tmp_path):
     report = tmp_path / "performance.md"
     report.write_text("# Performance\n\nWritten analysis that a re-run must keep.\n")
-    options = BenchOptions(scales=["small"], parts=["queries", "compare", "load"], data_root=tmp_path,
+    options = BenchOptions(scales=["small"], parts=["queries", "compare", "load", "pages"], data_root=tmp_path,
                            data_dirs={"small": bench_data}, users=[1, 2], load_seconds=6, query_runs=2,
-                           query_cold_runs=1, think_s=(0.2, 0.5), output=report)
+                           query_cold_runs=1, think_s=(0.2, 0.5), page_changes=2, output=report)
     assert run_all(options) == 0
 
     text = report.read_text()
     assert "Written analysis that a re-run must keep." in text
     for heading in ("### Targets", "### Named query latency, small scale", "### Side by side, small scale",
-                    "### Load: concurrent sessions, small scale"):
+                    "### Load: concurrent sessions, small scale",
+                    "### Every page, one session, small scale"):
         assert heading in text
     assert "| DuckDB |" in text and "| CPU |" in text  # the machine the figures came from
 
@@ -54,6 +55,11 @@ def test_benchmark_writes_every_table(bench_data, tmp_path):
     for row in load.values():
         assert row[9] == "0", f"errors under load: {row}"
         assert int(row[1].replace(",", "")) + int(row[5].replace(",", "")) > 0, "no action was timed"
+    every_page = _table(text, "### Every page, one session, small scale")
+    assert {"home", "waiting-lists", "health-services", "sleep-services"} <= set(every_page)
+    for page, row in every_page.items():
+        assert row[-1] == "0", f"errors on {page}: {row}"
+    assert int(every_page["waiting-lists"][2]) == 2, "the filters of a page were not changed"
 
 
 def test_client_signs_in_opens_pages_and_changes_a_filter(bench_data):
