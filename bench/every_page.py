@@ -11,7 +11,7 @@ import random
 import statistics
 from dataclasses import dataclass, field
 
-from bench.load import LoadConfig, LoadResult, _record, change_a_filter
+from bench.load import change_a_filter, failures
 from bench.ws_client import StreamlitSession
 
 
@@ -35,7 +35,6 @@ async def visit_every_page(url: str, changes: int, username: str = "demo-commiss
                            password: str = "demo-commissioner-password", seed: int = 20261122,
                            timeout_s: float = 120.0) -> list[PageTimes]:
     rng = random.Random(seed)
-    errors = LoadResult(config=LoadConfig(users=1, duration_s=0))  # collects what a user would see as broken
     found: list[PageTimes] = []
     async with StreamlitSession(url, timeout=timeout_s) as session:
         await session.open()
@@ -44,15 +43,12 @@ async def visit_every_page(url: str, changes: int, username: str = "demo-commiss
             raise RuntimeError("sign-in did not reach the portal menu")
         for page in list(session.pages):
             run = await session.go_to(page)
-            times = PageTimes(page or "home", run.seconds)
-            _record(errors, 0, page, run)
+            times = PageTimes(page or "home", run.seconds, errors=failures(page, run))
             for _ in range(changes):
                 run = await change_a_filter(session, rng)
                 if run is None:
                     break
                 times.filter_s.append(run.seconds)
-                _record(errors, 0, page, run)
-            times.errors = [e for e in errors.errors if f" on {page or 'home'}:" in e]
-            errors.errors.clear()
+                times.errors += failures(page, run)
             found.append(times)
     return found

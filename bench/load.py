@@ -114,16 +114,21 @@ async def change_a_filter(session: StreamlitSession, rng: random.Random) -> RunR
     return await session.set(widget.label, [value] if widget.kind == "multiselect" else value, widget.kind)
 
 
-def _record(result: LoadResult, index: int, page: str, run: RunResult) -> bool:
-    """Note what in ``run`` a user would see as broken (an exception, a missing page, or one of the
-    portal's failure messages); True when there was nothing."""
-    failures = list(run.exceptions)
+def failures(page: str, run: RunResult) -> list[str]:
+    """What in ``run`` a user would see as broken: an exception, a missing page, or one of the portal's
+    failure messages."""
+    found = list(run.exceptions)
     if run.page_not_found:
-        failures.append(f"page {page!r} not found")
-    failures += [box for box in run.errors if box in ui.FAILURE_MESSAGES]
+        found.append(f"page {page!r} not found")
+    return found + [box for box in run.errors if box in ui.FAILURE_MESSAGES]
+
+
+def _record(result: LoadResult, index: int, page: str, run: RunResult) -> bool:
+    """Note the failures in ``run`` against user ``index``; True when there were none."""
+    broken = failures(page, run)
     result.error_boxes.extend(run.errors)
-    result.errors.extend(f"user {index} on {page or 'home'}: {failure[:300]}" for failure in failures)
-    return not failures
+    result.errors.extend(f"user {index} on {page or 'home'}: {failure[:300]}" for failure in broken)
+    return not broken
 
 
 async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResult, started_at: float,

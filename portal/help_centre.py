@@ -82,8 +82,6 @@ NO_VIDEO_YET = "The video for this page has not been made yet; the steps below s
 
 def video_table(videos: list[HelpVideo]):
     """Every page's video as a short table: page, length, steps (so a user sees what help exists)."""
-    import json
-
     import pandas as pd
 
     rows = []
@@ -92,7 +90,7 @@ def video_table(videos: list[HelpVideo]):
         if video.video is not None:
             stamp = video.video.with_suffix(".stamp.json")
             try:
-                seconds = float(json.loads(textfiles.read_text(stamp))["seconds"])
+                seconds = float(textfiles.read_json(stamp)["seconds"])
                 length = f"{int(seconds // 60)} min {int(seconds % 60)} s"
             except (OSError, ValueError, KeyError):
                 length = "made"

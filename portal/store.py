@@ -18,17 +18,15 @@ query half-way through.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
-from portal import config
+from portal import config, textfiles
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
@@ -68,18 +66,10 @@ def current_version(root: Path | None = None) -> MartVersion:
         raise MartsUnavailableError(f"The live mart pointer {pointer} holds an unexpected value.")
     path = root / name
     try:
-        stat = (path / MANIFEST_FILE).stat()
-        manifest = _manifest(path / MANIFEST_FILE, stat.st_mtime_ns, stat.st_size)
+        manifest = textfiles.read_json(path / MANIFEST_FILE)  # parsed once: every query asks for it
     except (OSError, ValueError) as exc:
         raise MartsUnavailableError(f"The live mart version {name} has no readable manifest.") from exc
     return MartVersion(name=name, path=path, manifest=manifest)
-
-
-@lru_cache(maxsize=16)
-def _manifest(path: Path, mtime_ns: int, size: int) -> dict:
-    """A version's manifest, parsed once: every query asks for the live version, and a manifest lists every
-    model. Keyed by modification time and size too, so a rewritten file is read again."""
-    return json.loads(path.read_text())
 
 
 def publish(version_dir: Path, root: Path | None = None, keep: int = 5) -> MartVersion:

@@ -23,3 +23,12 @@ def test_an_edited_file_is_read_again(tmp_path):
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit, whatever the clock's grain
     assert textfiles.read_text(path) == "# Hëlp\n"
+
+
+def test_json_is_parsed_once_and_again_after_an_edit(tmp_path):
+    path = tmp_path / "manifest.json"
+    path.write_text('{"version": "a"}', encoding="utf-8")
+    assert textfiles.read_json(path) == {"version": "a"}
+    assert textfiles.read_json(path) is textfiles.read_json(path)  # the same parsed object, not parsed again
+    path.write_text('{"version": "bb"}', encoding="utf-8")
+    assert textfiles.read_json(path) == {"version": "bb"}
