@@ -59,9 +59,10 @@ class MartVersion:
 def current_version(root: Path | None = None) -> MartVersion:
     root = root or config.marts_dir()
     pointer = root / CURRENT_FILE
-    if not pointer.exists():
-        raise NoMartsError(f"No marts have been built yet in {root}. Run: python -m portal build-demo")
-    name = pointer.read_text().strip()
+    try:
+        name = textfiles.read_text(pointer).strip()  # every query asks: read again only when replaced
+    except FileNotFoundError:
+        raise NoMartsError(f"No marts have been built yet in {root}. Run: python -m portal build-demo") from None
     if not _VERSION_RE.match(name):
         raise MartsUnavailableError(f"The live mart pointer {pointer} holds an unexpected value.")
     path = root / name

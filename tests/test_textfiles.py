@@ -32,3 +32,17 @@ def test_json_is_parsed_once_and_again_after_an_edit(tmp_path):
     assert textfiles.read_json(path) is textfiles.read_json(path)  # the same parsed object, not parsed again
     path.write_text('{"version": "bb"}', encoding="utf-8")
     assert textfiles.read_json(path) == {"version": "bb"}
+
+
+def test_a_file_replaced_by_rename_is_read_again_even_with_the_same_time_and_size(tmp_path):
+    # The live mart pointer is replaced with os.replace; two publishes can fall in one tick of the clock.
+    path = tmp_path / "CURRENT"
+    path.write_text("v20261101T000000", encoding="utf-8")
+    assert textfiles.read_text(path) == "v20261101T000000"
+    stat = path.stat()
+    replacement = tmp_path / ".CURRENT.tmp"
+    replacement.write_text("v20261102T000000", encoding="utf-8")
+    os.utime(replacement, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    os.replace(replacement, path)
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns and path.stat().st_size == stat.st_size
+    assert textfiles.read_text(path) == "v20261102T000000"
