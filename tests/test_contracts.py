@@ -90,6 +90,19 @@ def test_columns_are_matched_by_name_whatever_the_case_order_or_bom(tmp_path):
     assert rows[1]["nhs_number"] == "9434765870"
 
 
+def test_checked_rows_can_stay_in_duckdb_for_the_caller(tmp_path):
+    # ingest links and writes large files in SQL: the rows left behind are the rows it would have returned
+    path = _write(tmp_path, "community_referrals_x.csv", GOOD_REFERRALS)
+    contract = load_contracts()["community_referrals"]
+    returned = validate_file(path, contract).typed.to_pylist()
+    con = duckdb.connect()
+    kept = validate_file(path, contract, con, keep="checked_rows")
+    assert kept.ok and kept.typed is None and kept.typed_view == "checked_rows"
+    assert con.execute("SELECT * FROM checked_rows ORDER BY _row").fetch_arrow_table().to_pylist() == returned
+    with pytest.raises(ValueError):
+        validate_file(path, contract, con, keep="x; DROP TABLE parsed")
+
+
 def test_faults_name_row_column_value_and_reason(tmp_path):
     text = (
         "referral_id,nhs_number,service,referral_date,seen_date\n"

@@ -47,7 +47,8 @@ def test_fallback_links_only_a_unique_date_of_birth_postcode_and_sex(tmp_path, m
     })
     contracts = load_contracts()
     con = duckdb.connect()
-    _link(contracts["gp_registrations"], spine, con)
+    con.register("spine_rows", spine)
+    con.execute(_link(contracts["gp_registrations"], "spine_rows", con)).fetch_arrow_table()
     assert pq.read_table(tmp_path / "identifiable" / "persons.parquet").num_rows == 4
     council = pa.table({
         "_row": [2, 3, 4, 5],
@@ -60,7 +61,9 @@ def test_fallback_links_only_a_unique_date_of_birth_postcode_and_sex(tmp_path, m
         "last_review_date": pa.array([None] * 4, pa.date32()), "review_due_date": pa.array([None] * 4, pa.date32()),
         "cease_reason": pa.array([None] * 4, pa.string()),
     })
-    out, linked = _link(contracts["send_register"], council, con)
+    con.register("council_rows", council)
+    out = con.execute(_link(contracts["send_register"], "council_rows", con)).fetch_arrow_table()
+    linked = out.num_rows - out.column("person_key").null_count
     rows = sorted(out.to_pylist(), key=lambda r: r["record_id"])
     keys = linkage.person_keys(["9434765919", "9434765870"], key=b"test-key")
     assert [r["link_method"] for r in rows] == ["demographics", None, "nhs_number", None]
@@ -82,3 +85,20 @@ def test_match_rate_per_feed_is_recorded_and_matches_ground_truth(small_demo):
     for feed in ("gp_registrations", "gp_events", "ae_attendances", "prescribing", "community_referrals"):
         assert rates[feed] == 1.0
     assert rates["surveys"] is None and rates["geography"] is None
+
+
+def test_the_demographic_lookup_is_used_only_while_it_is_newer_than_the_index(tmp_path):
+    import os
+
+    from portal.ingest import DEMOGRAPHICS_FILE, _demographics_source
+
+    index = tmp_path / "linkage_index.parquet"
+    index.write_bytes(b"")
+    assert "GROUP BY" in _demographics_source(index)  # no lookup yet (a spine landed before it existed)
+    lookup = tmp_path / DEMOGRAPHICS_FILE
+    lookup.write_bytes(b"")
+    os.utime(index, ns=(0, 1_000_000_000))
+    os.utime(lookup, ns=(0, 2_000_000_000))
+    assert DEMOGRAPHICS_FILE in _demographics_source(index) and "GROUP BY" not in _demographics_source(index)
+    os.utime(index, ns=(0, 3_000_000_000))  # the index rewritten, the lookup not (a failed spine ingest)
+    assert "GROUP BY" in _demographics_source(index)
