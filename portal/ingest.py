@@ -150,11 +150,14 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcom
     try:
         # The checked rows stay in DuckDB, are linked there and written to Parquet from there: no round
         # trip through Arrow for files of tens of millions of rows.
-        validation = validate_file(path, contract, con, keep="typed_rows")
+        # The spine's keys are made in Python, so its rows come back as Arrow (and DuckDB's copy is dropped).
+        spine = contract.linkage == "spine"
+        validation = validate_file(path, contract, con, keep=None if spine else "typed_rows")
         if not validation.ok:
             return _quarantine(path, contract, sha, validation.rows, validation.faults, validation.n_faults)
         try:
-            landed_rows_sql = _link(contract, validation.typed_view, con)
+            landed_rows_sql = (_link_spine(contract, validation.typed, con) if spine
+                               else _link(contract, validation.typed_view, con))
         except IngestError as exc:
             return Outcome(path.name, contract.feed, "error", rows=validation.rows, message=str(exc))
         target_dir = config.landed_dir() / contract.feed
@@ -252,30 +255,34 @@ def _quarantine(path: Path, contract: Contract, sha: str, rows: int, faults: lis
 
 
 # ------------------------------------------------------------------------------------------- linkage
+def _link_spine(contract: Contract, typed: pa.Table, con: duckdb.DuckDBPyConnection) -> str:
+    """Refresh the identifiable store from the GP registrations (the spine) and return the SELECT of the rows
+    to land: person_key added, identifiers dropped."""
+    keep = [c.name for c in contract.columns if not c.identifier]
+    keys = linkage.person_keys(typed.column("nhs_number").to_numpy(zero_copy_only=False))
+    con.register("spine_in", typed.append_column("person_key", pa.array(keys, pa.string())))
+    ident_dir = config.identifiable_dir()
+    ident_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(con.execute(
+        "SELECT person_key, nhs_number, given_name, family_name, date_of_birth, practice_code "
+        "FROM spine_in").fetch_arrow_table(), ident_dir / "persons.parquet")
+    _write_atomic(con.execute(
+        "SELECT person_key, nhs_number, date_of_birth, upper(regexp_replace(postcode, '\\s+', '', 'g')) "
+        "AS postcode_norm, sex FROM spine_in").fetch_arrow_table(), ident_dir / "linkage_index.parquet")
+    # after the index, so a lookup older than the index is known to be stale (see _demographics_source)
+    _write_atomic(con.execute(f"{_DEMOGRAPHICS_LOOKUP} FROM read_parquet("
+                              f"{_sql_path(ident_dir / 'linkage_index.parquet')}) GROUP BY ALL").fetch_arrow_table(),
+                  ident_dir / DEMOGRAPHICS_FILE)
+    return "SELECT " + ", ".join(['person_key', *keep]) + ", 'spine' AS link_method FROM spine_in"
+
+
 def _link(contract: Contract, typed_rows: str, con: duckdb.DuckDBPyConnection) -> str:
     """The SELECT, over the checked rows in ``typed_rows``, of the rows to land: person_key (and link_method)
-    added, identifiers dropped. The spine also refreshes the identifiable store."""
+    added, identifiers dropped. Feeds other than the spine; see ``_link_spine``."""
     keep = [c.name for c in contract.columns if not c.identifier]
     if contract.linkage == "none":
         return "SELECT " + ", ".join(keep) + f" FROM {typed_rows}"
     ident_dir = config.identifiable_dir()
-    if contract.linkage == "spine":
-        typed = con.execute(f"SELECT * FROM {typed_rows}").fetch_arrow_table()
-        keys = linkage.person_keys(typed.column("nhs_number").to_numpy(zero_copy_only=False))
-        table = typed.append_column("person_key", pa.array(keys, pa.string()))
-        con.register("spine_in", table)
-        ident_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(con.execute(
-            "SELECT person_key, nhs_number, given_name, family_name, date_of_birth, practice_code "
-            "FROM spine_in").fetch_arrow_table(), ident_dir / "persons.parquet")
-        _write_atomic(con.execute(
-            "SELECT person_key, nhs_number, date_of_birth, upper(regexp_replace(postcode, '\\s+', '', 'g')) "
-            "AS postcode_norm, sex FROM spine_in").fetch_arrow_table(), ident_dir / "linkage_index.parquet")
-        # after the index, so a lookup older than the index is known to be stale (see _demographics_source)
-        _write_atomic(con.execute(f"{_DEMOGRAPHICS_LOOKUP} FROM read_parquet("
-                                  f"{_sql_path(ident_dir / 'linkage_index.parquet')}) GROUP BY ALL").fetch_arrow_table(),
-                      ident_dir / DEMOGRAPHICS_FILE)
-        return "SELECT " + ", ".join(['person_key', *keep]) + ", 'spine' AS link_method FROM spine_in"
     index = ident_dir / "linkage_index.parquet"
     if not index.exists():
         raise IngestError(f"{contract.feed} cannot be linked yet: ingest the GP registrations (the linkage spine) "

@@ -9,7 +9,7 @@ import pytest
 
 from portal import linkage, store
 from portal.contracts import load_contracts
-from portal.ingest import _link
+from portal.ingest import _link, _link_spine
 
 
 def test_person_key_is_a_keyed_hash_of_the_nhs_number():
@@ -47,8 +47,7 @@ def test_fallback_links_only_a_unique_date_of_birth_postcode_and_sex(tmp_path, m
     })
     contracts = load_contracts()
     con = duckdb.connect()
-    con.register("spine_rows", spine)
-    con.execute(_link(contracts["gp_registrations"], "spine_rows", con)).fetch_arrow_table()
+    con.execute(_link_spine(contracts["gp_registrations"], spine, con)).fetch_arrow_table()
     assert pq.read_table(tmp_path / "identifiable" / "persons.parquet").num_rows == 4
     council = pa.table({
         "_row": [2, 3, 4, 5],
