@@ -23,6 +23,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
+from portal.sqltext import literal as _lit
+
 from portal import config
 from portal.linkage import nhs_check_digit_sql
 
@@ -310,10 +312,6 @@ class Validation:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _typed_expr(col: Column, raw: str) -> tuple[str, str]:

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from portal import config, linkage
+from portal.sqltext import path_literal
 from portal.contracts import Contract, Fault, contract_for_file, load_contracts, validate_file
 
 LOG_NAME = "ingest_log.jsonl"
@@ -164,10 +165,10 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcom
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / f"{sha[:16]}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
-        con.execute(f"COPY ({landed_rows_sql}) TO {_sql_path(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({landed_rows_sql}) TO {path_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
         linked_rows = None
         if contract.linkage != "none":
-            linked_rows = con.execute(f"SELECT count(person_key) FROM read_parquet({_sql_path(tmp)})").fetchone()[0]
+            linked_rows = con.execute(f"SELECT count(person_key) FROM read_parquet({path_literal(tmp)})").fetchone()[0]
         os.replace(tmp, target)
         entry = {"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
                  "rows": validation.rows, "linked_rows": linked_rows, "landed_as": target.name,
@@ -177,11 +178,6 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcom
         return Outcome(path.name, contract.feed, "landed", rows=validation.rows, linked_rows=linked_rows)
     finally:
         con.close()
-
-
-def _sql_path(path: Path) -> str:
-    """A file path as a SQL string literal (paths come from configuration, but may hold a quote)."""
-    return "'" + path.as_posix().replace("'", "''") + "'"
 
 
 def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_shas: set[str]) -> Outcome:
@@ -271,7 +267,7 @@ def _link_spine(contract: Contract, typed: pa.Table, con: duckdb.DuckDBPyConnect
         "AS postcode_norm, sex FROM spine_in").fetch_arrow_table(), ident_dir / "linkage_index.parquet")
     # after the index, so a lookup older than the index is known to be stale (see _demographics_source)
     _write_atomic(con.execute(f"{_DEMOGRAPHICS_LOOKUP} FROM read_parquet("
-                              f"{_sql_path(ident_dir / 'linkage_index.parquet')}) GROUP BY ALL").fetch_arrow_table(),
+                              f"{path_literal(ident_dir / 'linkage_index.parquet')}) GROUP BY ALL").fetch_arrow_table(),
                   ident_dir / DEMOGRAPHICS_FILE)
     return "SELECT " + ", ".join(['person_key', *keep]) + ", 'spine' AS link_method FROM spine_in"
 
@@ -302,7 +298,7 @@ def _link(contract: Contract, typed_rows: str, con: duckdb.DuckDBPyConnection) -
         + f", CASE WHEN s.person_key IS NOT NULL THEN 'nhs_number' WHEN {fallback_key} IS NOT NULL "
         "THEN 'demographics' END AS link_method "
         f"FROM (SELECT *, {postcode} AS _postcode_norm FROM {typed_rows}) f "
-        f"LEFT JOIN read_parquet({_sql_path(index)}) s ON s.nhs_number = f.nhs_number {fallback}"
+        f"LEFT JOIN read_parquet({path_literal(index)}) s ON s.nhs_number = f.nhs_number {fallback}"
     )
 
 
@@ -321,8 +317,8 @@ def _demographics_source(index: Path) -> str:
     except FileNotFoundError:
         current = False
     if current:
-        return f"read_parquet({_sql_path(lookup)})"
-    return f"({_DEMOGRAPHICS_LOOKUP} FROM read_parquet({_sql_path(index)}) GROUP BY ALL)"
+        return f"read_parquet({path_literal(lookup)})"
+    return f"({_DEMOGRAPHICS_LOOKUP} FROM read_parquet({path_literal(index)}) GROUP BY ALL)"
 
 
 def _write_atomic(table: pa.Table, path: Path) -> None:

@@ -36,6 +36,7 @@ import pandas as pd
 import yaml
 
 from portal import config, store
+from portal.sqltext import literal, path_literal
 from portal.contracts import SQL_TYPES, Contract, load_contracts
 from portal.ingest import read_log
 
@@ -49,13 +50,6 @@ PEOPLE_PER_SLICE = 2_500_000
 
 class BuildError(RuntimeError):
     """The build could not complete; the live version is unchanged."""
-
-
-def _sql_text(text: str) -> str:
-    """A SQL string literal for the statements that take no bind parameters (SET, read_parquet's file
-    list, COPY ... TO): the paths are the portal's own, but a quote in a data directory's name must not
-    end the literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 _MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
@@ -190,13 +184,13 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
     con = duckdb.connect(":memory:")
     con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"SET temp_directory = {_sql_text((work / '.spill').as_posix())}")
-    con.execute(f"SET memory_limit = {_sql_text(_build_memory_limit())}")
+    con.execute(f"SET temp_directory = {path_literal(work / '.spill')}")
+    con.execute(f"SET memory_limit = {literal(_build_memory_limit())}")
 
     for feed, contract in contracts.items():
         files = [(config.landed_dir() / feed / e["landed_as"]).as_posix() for e in in_use[feed]]
         if files:
-            listing = ", ".join(_sql_text(f) for f in files)
+            listing = ", ".join(literal(f) for f in files)
             con.execute(f"CREATE VIEW landed_{feed} AS SELECT * FROM read_parquet([{listing}], union_by_name = true)")
         else:
             cols = [f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {c.name}" for c in contract.columns if not c.identifier]
@@ -205,7 +199,7 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
             con.execute(f"CREATE VIEW landed_{feed} AS SELECT {', '.join(cols)} WHERE false")
     index = config.identifiable_dir() / "linkage_index.parquet"
     con.execute("CREATE VIEW id_linkage AS SELECT person_key, date_of_birth "
-                f"FROM read_parquet({_sql_text(index.as_posix())})")
+                f"FROM read_parquet({path_literal(index)})")
 
     if as_of is None:
         as_of = con.execute("SELECT max(extract_date) FROM landed_gp_registrations").fetchone()[0]
@@ -247,7 +241,7 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
                 target = work / f"{model}.parquet" if model in marts else staging_dir / f"{model}.parquet"
                 parts = slices if SLICED_MARK in sql else 1
                 _write_model(con, sql, target, parts, lambda s: step(i, len(order), f"{model} slice {s}/{parts}"))
-                con.execute(f"CREATE VIEW {model} AS SELECT * FROM read_parquet({_sql_text(target.as_posix())})")
+                con.execute(f"CREATE VIEW {model} AS SELECT * FROM read_parquet({path_literal(target)})")
         except duckdb.Error as exc:
             raise BuildError(f"model {model} failed: {exc}") from exc
         if model in marts:
@@ -293,7 +287,7 @@ def _write_model(con, sql: str, target: Path, parts: int, on_slice) -> None:
     con.execute("SET VARIABLE slices = $n", {"n": parts})
     con.execute("SET VARIABLE slice = 0")
     if parts == 1:
-        con.execute(f"COPY (\n{sql}\n) TO {_sql_text(target.as_posix())} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} (FORMAT parquet, COMPRESSION zstd)")
         return
     files = []
     try:
@@ -302,9 +296,9 @@ def _write_model(con, sql: str, target: Path, parts: int, on_slice) -> None:
             con.execute("SET VARIABLE slice = $s", {"s": s})
             part = target.with_name(f".{target.stem}-part{s}.parquet")
             files.append(part)
-            con.execute(f"COPY (\n{sql}\n) TO {_sql_text(part.as_posix())} (FORMAT parquet, COMPRESSION zstd)")
-        listing = ", ".join(_sql_text(f.as_posix()) for f in files)
-        con.execute(f"COPY (SELECT * FROM read_parquet([{listing}])) TO {_sql_text(target.as_posix())} "
+            con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} (FORMAT parquet, COMPRESSION zstd)")
+        listing = ", ".join(path_literal(f) for f in files)
+        con.execute(f"COPY (SELECT * FROM read_parquet([{listing}])) TO {path_literal(target)} "
                     "(FORMAT parquet, COMPRESSION zstd)")
     finally:
         for f in files:

@@ -57,7 +57,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from portal import config, store, suppression
+from portal import config, sqltext, store, suppression
 from portal.filters import FILTER_COLUMNS, Filters, allowed_values, as_of_date, default_filters, from_values
 from portal.roles import CLINICIAN, GP, ROLES, User
 
@@ -599,8 +599,8 @@ def _execute(spec: QuerySpec, sql: str, binds: dict, version: store.MartVersion)
             persons = config.identifiable_dir() / "persons.parquet"
             if not persons.exists():
                 raise MartsUnavailable("The practice list is not available. Please ask your administrator.")
-            path = persons.as_posix().replace("'", "''")  # a server path from config, never user input
-            cur.execute(f"CREATE TEMP VIEW identifiable_persons AS SELECT * FROM read_parquet('{path}')")
+            cur.execute(f"CREATE TEMP VIEW identifiable_persons AS SELECT * FROM read_parquet("
+                        f"{sqltext.path_literal(persons)})")  # a server path from config, never user input
         return cur.execute(sql, binds).df()
     except duckdb.Error as exc:
         log.error("query %s failed on %s: %s", spec.name, version.name, exc)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from portal import config, textfiles
+from portal import config, sqltext, textfiles
 
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
@@ -159,7 +159,7 @@ class MartReader:
                 try:
                     cur.execute(
                         f"CREATE OR REPLACE VIEW {version.schema}.{mart} AS "
-                        f"SELECT * FROM read_parquet('{file.as_posix()}')"
+                        f"SELECT * FROM read_parquet({sqltext.path_literal(file)})"
                     )
                 except duckdb.Error as exc:
                     raise MartsUnavailableError(
