@@ -180,3 +180,35 @@ def test_property_statistics_are_shown_only_when_based_on_eight_or_more(rows):
 def test_property_rounding_is_to_the_nearest_five(value):
     rounded = round_count(value)
     assert rounded % 5 == 0 and abs(rounded - value) <= 2
+
+
+# ------------------------------------------------------------------------------------ fast helpers
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["2026-01", "2026-02", None]), st.sampled_from(["A", "B"]),
+                          st.integers(0, 3)), max_size=30),
+       st.sampled_from([(), ("month",), ("month", "area"), ("area", "bucket")]))
+def test_groups_are_the_groups_pandas_makes(rows, partition):
+    """The numpy grouping used for secondary suppression holds the same rows as pandas' groupby."""
+    from portal.suppression import _groups
+
+    frame = pd.DataFrame(rows, columns=["month", "area", "bucket"])
+    ours = {frozenset(group.tolist()) for group in _groups(frame, partition)} - {frozenset()}
+    if partition:
+        expected = {frozenset(rows.tolist())
+                    for rows in frame.groupby(list(partition), dropna=False).indices.values()}
+    else:
+        expected = {frozenset(range(len(frame)))} - {frozenset()}
+    assert ours == expected
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series([0, 3, 12], dtype="int64"),
+    pd.Series([0.0, float("nan"), 12.5]),
+    pd.Series([0, None, 12], dtype="Int64"),
+    pd.Series(["0", "3", None], dtype=object),
+])
+def test_counts_read_as_floats_whatever_their_type(column):
+    from portal.suppression import _as_floats
+
+    expected = pd.to_numeric(column).to_numpy(dtype="float64", na_value=float("nan"))
+    assert _as_floats(column).tolist() == pytest.approx(expected.tolist(), nan_ok=True)
