@@ -32,7 +32,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, markdown, queries, suppression, textfiles, walkthrough, xlsx
+from portal import config, html_table, markdown, queries, suppression, textfiles, walkthrough, xlsx
 from portal import filters as global_filters
 from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
 from portal.roles import User
@@ -283,22 +283,22 @@ def show_table(table: pd.DataFrame) -> None:
     if table.empty:
         st.info("No rows match these filters.")
     elif len(table) <= HTML_TABLE_MAX_ROWS:
-        st.table(_for_html_table(table))
+        html_table.draw(_for_html_table(table))
     else:
         st.dataframe(_arrow_safe(table), hide_index=True, width="stretch")
 
 
-def _for_html_table(table: pd.DataFrame):
+def _for_html_table(table: pd.DataFrame) -> pd.DataFrame:
     """st.table renders text cells as Markdown: escape them so data (a '*' marker, a comment with a link)
-    shows literally; the first column becomes the row header instead of a meaningless row number."""
+    shows literally; the first column becomes the row header instead of a meaningless row number.
+    Numbers are shown to one decimal place by ``html_table.draw``."""
     out = _arrow_safe(table)
     for column in out.columns:
         if out[column].dtype == object:
             out[column] = out[column].map(lambda v: markdown.escape(v) if isinstance(v, str) else v)
-    out = out.set_index(out.columns[0]) if len(out.columns) > 1 else out
-    # Only the number format: the header colour (Streamlit's grey fails WCAG AA contrast) is set once for
-    # every table in portal/accessibility.css; table styles here cost about 1 ms a table on every run.
-    return out.style.format(precision=1, na_rep="")
+    # The header colour (Streamlit's grey fails WCAG AA contrast) is set for every table in
+    # portal/accessibility.css.
+    return out.set_index(out.columns[0]) if len(out.columns) > 1 else out
 
 
 def _arrow_safe(table: pd.DataFrame) -> pd.DataFrame:

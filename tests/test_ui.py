@@ -129,6 +129,6 @@ def test_exports_are_audited(tiny_marts):
 
 def test_table_text_is_shown_literally():
     table = pd.DataFrame({"theme": ["Waiting", "Access"], "comment": ["see [link](http://x) *now*", "<b>hi</b>"]})
-    styled = ui._for_html_table(table)
-    assert styled.data.loc["Waiting", "comment"] == r"see \[link\]\(http://x\) \*now\*"
-    assert styled.data.loc["Access", "comment"] == r"\<b\>hi\</b\>"
+    shown = ui._for_html_table(table)
+    assert shown.loc["Waiting", "comment"] == r"see \[link\]\(http://x\) \*now\*"
+    assert shown.loc["Access", "comment"] == r"\<b\>hi\</b\>"
