@@ -13,9 +13,9 @@ skips an entry: under load, pages failed with "No module named 'unittest'" (a la
 from scipy). ``python -m portal.server_tuning run portal/app.py ...`` (what ``portal serve`` runs) adds the
 path once, at the end, before the server starts, so no run ever changes the list.
 
-It also imports every page's logic before the server starts (``preload_page_modules``), so the first visit
-to a page does not wait for its imports, and then moves everything imported out of the garbage collector's
-way (``freeze_startup_objects``).
+It also imports every page's logic and reads every named query before the server starts
+(``preload_page_modules``, ``preload_query_specs``), so the first visit to a page does not wait for them,
+then moves everything loaded out of the garbage collector's way (``freeze_startup_objects``).
 """
 from __future__ import annotations
 
@@ -74,6 +74,19 @@ def preload_page_modules() -> list[str]:
     return loaded
 
 
+def preload_query_specs() -> int:
+    """Read and check every named query file before the server accepts anyone.
+
+    Parsing a query's YAML takes 2–3 ms the first time a process runs it (kept afterwards), and a page
+    opens with five or six queries: its first visitor waited about 12 ms more than the next."""
+    from portal import queries
+
+    names = queries.list_queries()
+    for name in names:
+        queries.load_query(name)
+    return len(names)
+
+
 # What the entry script and the pages import besides the page logic (portal/app.py, pages/*.py).
 APP_MODULES = ("portal.a11y", "portal.auth", "portal.glossary", "portal.navigation", "portal.ops",
                "portal.store", "portal.textfiles", "portal.ui", "portal.uploads")
@@ -102,6 +115,7 @@ def main(argv: list[str]) -> None:
     pin_script_path(argv[1])
     enable_websocket_nodelay()
     preload_page_modules()
+    preload_query_specs()
     freeze_startup_objects()
     from streamlit.web.cli import main as streamlit_main
 

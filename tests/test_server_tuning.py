@@ -15,7 +15,7 @@ from streamlit.runtime.scriptrunner.exec_code import modified_sys_path
 from bench.load import run_async
 from bench.server import free_port
 from bench.ws_client import StreamlitSession, wait_until_healthy
-from portal import config, server_tuning
+from portal import config, queries, server_tuning
 from portal.commands.serve import streamlit_command
 
 pytestmark = pytest.mark.timeout(180)
@@ -111,7 +111,8 @@ def test_page_modules_are_imported_and_frozen_before_the_first_session_runs(tmp_
         import streamlit as st
         with open(os.environ["FIRST_RUN_REPORT"], "w") as handle:
             json.dump({"modules": sorted(m for m in sys.modules if m.startswith(("portal.", "statsmodels.api"))),
-                       "frozen": gc.get_freeze_count()}, handle)
+                       "frozen": gc.get_freeze_count(),
+                       "query_specs": len(sys.modules["portal.queries"]._spec_cache)}, handle)
         st.title("First run")
     '''))
 
@@ -129,5 +130,6 @@ def test_page_modules_are_imported_and_frozen_before_the_first_session_runs(tmp_
     assert "statsmodels.api" in loaded, log
     assert {"portal.journeys.health_services", "portal.journeys.sleep_services", "portal.journeys.home"} <= loaded
     assert set(server_tuning.APP_MODULES) <= loaded
+    assert first["query_specs"] == len(queries.list_queries())
     # pandas, Altair, statsmodels and Streamlit alone are well over 100,000 objects
     assert first["frozen"] > 100_000, first["frozen"]
