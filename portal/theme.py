@@ -120,7 +120,8 @@ def with_late_values(chart, values_by_name: dict):
     Altair deep-copies every object in a chart many times while it builds layers and properties. For a map
     whose layers hold the boundaries inline, that was about 0.5 s of every rerun of Sleep services at national
     scale (106 localities); the placeholder is copied instead and the geometry is added once, to the finished
-    spec. ``portal.ui.draw_chart`` carries the values over the copy its ``properties()`` makes."""
+    spec. Anything that copies the chart afterwards (``properties()``, layering) drops the values: add them
+    last, as ``portal.ui.draw_chart`` leaves them in place."""
     object.__setattr__(chart, "_late_values", values_by_name)
     to_dict = chart.to_dict
 

@@ -195,13 +195,13 @@ def draw_chart(chart, alt_text: str) -> None:
     downloads beside every chart already give the numbers. The chart is drawn without Altair's JSON-schema
     validation, which cost about 30 ms a chart on every rerun and runs under a process-wide lock in
     Streamlit (so it also queued other users); tests/test_chart_specs.py validates every page's charts.
+    The two properties are set on the chart itself: ``chart.properties(...)`` would deep-copy the whole
+    chart, about 3% of a Waiting lists rerun. Pages build a new chart for every draw.
     """
     import streamlit as st
 
-    late = theme.late_values(chart)
-    chart = chart.properties(description=alt_text[:1000], usermeta={"embedOptions": {"actions": False}})
-    if late:
-        chart = theme.with_late_values(chart, late)
+    chart.description = alt_text[:1000]
+    chart.usermeta = {"embedOptions": {"actions": False}}
     st.altair_chart(theme.unvalidated(chart), theme=None, width="stretch")
 
 
@@ -259,21 +259,24 @@ def definitions_panel(result: queries.QueryResult, about: Mapping[str, str] | No
     spec = result.query
     indicator = spec.indicator
     about = about or provenance(result)
+    sections = [f"**What it shows.** {indicator.get('meaning', spec.description)}"]
+    if indicator.get("columns"):
+        sections.append("\n".join(f"- **{_column_heading(column)}**: {meaning}"
+                                  for column, meaning in indicator["columns"].items()))
+    feeds = "\n".join(f"- {feed}: last received {date}" for feed, date in result.feed_refresh.items())
+    sections.append(f"**Where it comes from.**\n\n{feeds}")
+    if indicator.get("caveats"):
+        sections.append(f"**Things to bear in mind.** {indicator['caveats']}")
+    if "Privacy" in about:
+        sections.append(f"**Privacy.** {about['Privacy']}")
+    sections.append(
+        f"**Traceability.** Named query `{spec.name}` on data version `{result.version.name}`, "
+        f"snapshot date {about['Data snapshot date']}. Filters: {about['Filters']}."
+    )
+    # One Markdown element, not one per section: every element is a message of its own on every rerun,
+    # and a page has five of these panels.
     with st.expander(f"What does this mean? ({spec.title})"):
-        st.markdown(f"**What it shows.** {indicator.get('meaning', spec.description)}")
-        if indicator.get("columns"):
-            st.markdown("\n".join(f"- **{_column_heading(column)}**: {meaning}"
-                                   for column, meaning in indicator["columns"].items()))
-        feeds = "\n".join(f"- {feed}: last received {date}" for feed, date in result.feed_refresh.items())
-        st.markdown(f"**Where it comes from.**\n\n{feeds}")
-        if indicator.get("caveats"):
-            st.markdown(f"**Things to bear in mind.** {indicator['caveats']}")
-        if "Privacy" in about:
-            st.markdown(f"**Privacy.** {about['Privacy']}")
-        st.markdown(
-            f"**Traceability.** Named query `{spec.name}` on data version `{result.version.name}`, "
-            f"snapshot date {about['Data snapshot date']}. Filters: {about['Filters']}."
-        )
+        st.markdown("\n\n".join(sections))
 
 
 def show_table(table: pd.DataFrame) -> None:
