@@ -34,8 +34,10 @@ from portal.demo_users import DEMO_USERS, demo_password  # noqa: E402
 
 log = logging.getLogger("portal.app")
 
-# Streamlit leaves Nagle's algorithm on its websockets: ~40 ms per filter change (docs/performance.md).
+# Streamlit leaves Nagle's algorithm on its websockets: ~40 ms per filter change (docs/performance.md); and
+# renames its own methods for every element drawn. `portal serve` sets both before the server starts.
 server_tuning.enable_websocket_nodelay()
+server_tuning.create_elements_without_renaming()
 st.set_page_config(page_title="SEND Insight Portal", page_icon=":material/child_care:", layout="wide")
 
 

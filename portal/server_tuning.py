@@ -49,6 +49,43 @@ def enable_websocket_nodelay() -> bool:
     return True
 
 
+def create_elements_without_renaming() -> bool:
+    """Stop Streamlit renaming its own methods every time an element is drawn; idempotent. True if active.
+
+    ``DeltaGenerator.__init__`` (Streamlit 1.51) sets ``__module__`` on every function of its 30-odd
+    mixin classes, about 370 assignments, each time it runs, and it runs for every element, column and
+    expander a page draws. A cProfile of a Waiting lists rerun put 6 ms of its 75 ms there. The renaming
+    only changes what ``help()`` prints and gives the same result every time, so it is done once here, and
+    elements are created with the rest of Streamlit's ``__init__`` (the five attributes it sets; checked
+    against Streamlit's own in tests/test_server_tuning.py)."""
+    try:
+        from streamlit.delta_generator import DeltaGenerator
+    except ImportError:
+        return False
+    if getattr(DeltaGenerator, "_portal_original_init", None) is not None:
+        return True
+    for mixin in DeltaGenerator.__bases__:
+        for func in mixin.__dict__.values():
+            if callable(func):
+                func.__module__ = DeltaGenerator.__module__
+    original_init = DeltaGenerator.__init__
+    main = original_init.__defaults__[0]  # RootContainer.MAIN, as Streamlit declares it
+
+    def init_without_renaming(self, root_container=main, cursor=None, parent=None, block_type=None):
+        if root_container is not None and cursor is not None and root_container != cursor.root_container:
+            raise RuntimeError("DeltaGenerator root_container and cursor.root_container must be the same")
+        self._root_container = root_container
+        self._provided_cursor = cursor
+        self._parent = parent
+        self._block_type = block_type
+        self._form_data = None
+
+    init_without_renaming.__doc__ = original_init.__doc__
+    DeltaGenerator.__init__ = init_without_renaming
+    DeltaGenerator._portal_original_init = original_init
+    return True
+
+
 def pin_script_path(main_script: str) -> None:
     """Keep ``main_script`` on ``sys.path`` for good, so Streamlit's runs never insert or remove it."""
     if main_script not in sys.path:
@@ -114,6 +151,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit("usage: python -m portal.server_tuning run SCRIPT [streamlit options]")
     pin_script_path(argv[1])
     enable_websocket_nodelay()
+    create_elements_without_renaming()
     preload_page_modules()
     preload_query_specs()
     freeze_startup_objects()

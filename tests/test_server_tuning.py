@@ -133,3 +133,35 @@ def test_page_modules_are_imported_and_frozen_before_the_first_session_runs(tmp_
     assert first["query_specs"] == len(queries.list_queries())
     # pandas, Altair, statsmodels and Streamlit alone are well over 100,000 objects
     assert first["frozen"] > 100_000, first["frozen"]
+
+
+def test_elements_are_created_as_streamlit_creates_them_without_the_renaming():
+    """The replacement ``DeltaGenerator.__init__`` sets exactly what Streamlit's own does (a Streamlit
+    upgrade that changes its ``__init__`` fails here), and the mixins' methods are renamed once."""
+    import inspect
+
+    from streamlit.cursor import RunningCursor
+    from streamlit.delta_generator import DeltaGenerator
+    from streamlit.proto.RootContainer_pb2 import RootContainer
+
+    assert server_tuning.create_elements_without_renaming()
+    assert server_tuning.create_elements_without_renaming()  # idempotent
+    original = DeltaGenerator._portal_original_init
+    assert DeltaGenerator.__init__ is not original
+    assert inspect.signature(DeltaGenerator.__init__).parameters.keys() == \
+        inspect.signature(original).parameters.keys()
+    assert DeltaGenerator.__init__.__defaults__ == original.__defaults__
+
+    main = DeltaGenerator(root_container=RootContainer.MAIN)
+    cases = [{}, {"root_container": RootContainer.SIDEBAR, "parent": main},
+             {"root_container": RootContainer.MAIN, "cursor": RunningCursor(RootContainer.MAIN, [0]),
+              "parent": main, "block_type": "expandable"},
+             {"root_container": None, "block_type": "column"}]
+    for arguments in cases:
+        ours, theirs = DeltaGenerator(**arguments), DeltaGenerator.__new__(DeltaGenerator)
+        original(theirs, **arguments)
+        assert vars(ours) == vars(theirs), arguments
+    with pytest.raises(RuntimeError):
+        DeltaGenerator(root_container=RootContainer.SIDEBAR, cursor=RunningCursor(RootContainer.MAIN, [0]))
+    from streamlit.elements.markdown import MarkdownMixin
+    assert MarkdownMixin.markdown.__module__ == "streamlit.delta_generator"
