@@ -23,10 +23,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import yaml
 
-from portal.sqltext import literal as _lit
-
 from portal import config
 from portal.linkage import nhs_check_digit_sql
+from portal.sqltext import literal as _lit
 
 TYPES = ("string", "code", "integer", "number", "date", "boolean", "nhs_number")
 DATE_FORMATS_TEXT = "yyyy-mm-dd or dd/mm/yyyy"

@@ -122,7 +122,6 @@ def with_late_values(chart, values_by_name: dict):
     scale (106 localities); the placeholder is copied instead and the geometry is added once, to the finished
     spec. Anything that copies the chart afterwards (``properties()``, layering) drops the values: add them
     last, as ``portal.ui.draw_chart`` leaves them in place."""
-    object.__setattr__(chart, "_late_values", values_by_name)
     to_dict = chart.to_dict
 
     def to_dict_with_values(*args, **kwargs):
@@ -130,10 +129,6 @@ def with_late_values(chart, values_by_name: dict):
 
     object.__setattr__(chart, "to_dict", to_dict_with_values)
     return chart
-
-
-def late_values(chart) -> dict | None:
-    return getattr(chart, "_late_values", None)
 
 
 def _fill_values(node, values_by_name: dict):

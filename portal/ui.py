@@ -309,16 +309,8 @@ def _arrow_safe(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     for column in out.columns:
         if out[column].dtype == object and out[column].map(type).nunique() > 1:
-            out[column] = out[column].map(_cell_text)
+            out[column] = out[column].map(html_table.cell_text)  # the precision the table shows
     return out
-
-
-def _cell_text(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.1f}"  # the same precision as numeric columns in the table
-    return str(value)
 
 
 def _column_heading(column: str) -> str:
