@@ -38,11 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--query-runs", type=int, default=20, help="filter combinations per query")
     parser.add_argument("--page-changes", type=int, default=10,
                         help="filter changes on each page in the pages part")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes for the load and pages parts, as `portal serve --workers` "
+                             "(default: one per CPU core, the production setting)")
     parser.add_argument("--output", type=Path, default=None,
                         help="Markdown file to write (default docs/performance.md; '-' for none)")
     args = parser.parse_args(argv)
 
-    from bench.runner import BenchOptions, run_all
+    from bench.runner import BenchOptions, default_workers, run_all
 
     options = BenchOptions(
         scales=args.scale or ["county"],
@@ -53,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         load_seconds=args.load_seconds,
         query_runs=args.query_runs,
         page_changes=args.page_changes,
+        workers=args.workers or default_workers(),
         output=None if str(args.output) == "-" else (args.output or _default_report()),
     )
     unknown = set(options.parts) - set(PARTS)

@@ -40,6 +40,12 @@ class BenchOptions:
     data_dirs: dict[str, Path] = field(default_factory=dict)  # scale -> an existing data directory to use
     query_cold_runs: int = 5
     page_changes: int = 10  # filter changes on each page in the pages part
+    workers: int = 1  # server processes (portal serve --workers) for the load and pages parts
+
+
+def default_workers() -> int:
+    """One server process per core, as docs/performance.md advises for production."""
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -250,7 +256,7 @@ def _part_load(options: BenchOptions, scale: str, data_dir: Path, users: list[in
     for n in users:
         seconds = _load_level_seconds(options.load_seconds, n)
         print(f"Load test with {n} concurrent session(s) for {seconds:.0f} s ...", flush=True)
-        with PortalServer(data_dir) as server:
+        with PortalServer(data_dir, workers=options.workers) as server:
             cfg = LoadConfig(users=n, duration_s=seconds, think_s=options.think_s,
                              ramp_s=min(10.0, n * 0.2))
             result = run_load(server, cfg)
@@ -275,7 +281,9 @@ def _part_load(options: BenchOptions, scale: str, data_dir: Path, users: list[in
                   f"{options.think_s[1]:g} s either changes a sidebar filter (80%) or opens another page of its "
                   f"menu (20%), for {options.load_seconds:.0f} s ({_load_level_seconds(options.load_seconds, 1):.0f} s "
                   "for one session, so that its p95 rests on more than a handful of actions), as the demo "
-                  "commissioner. Times are measured "
+                  f"commissioner. The server is `portal serve --workers {options.workers}`"
+                  + (" (that many processes behind HAProxy). " if options.workers > 1 else ". ") +
+                  "Times are measured "
                   "by the websocket client on the same machine (loopback), from sending the change to "
                   "Streamlit's script_finished message. The client shares the machine's cores with the server; "
                   "machine load is the 1-minute load average at the end of the level (above the core count "
@@ -291,7 +299,7 @@ def _part_pages(options: BenchOptions, scale: str, data_dir: Path, findings: Fin
 
     demo_users.ensure_demo_users()
     print(f"Every page, one session, {options.page_changes} filter changes each ...", flush=True)
-    with PortalServer(data_dir) as server:
+    with PortalServer(data_dir, workers=options.workers) as server:
         pages = run_async(visit_every_page(server.url, options.page_changes))
         machine_load = os.getloadavg()[0]
     table = Table(f"Every page, one session, {scale} scale (ms from the change to script finished)",

@@ -1,8 +1,9 @@
 """Start and stop a real portal server for a benchmark or soak, on a free loopback port.
 
-The server runs the production entry (``portal/app.py``) with the production flags of ``portal serve``, in its
-own process group with its own data directory, and is always stopped afterwards (even on error), so a
-benchmark never leaves a server behind.
+The server is started by ``python -m portal serve`` itself (the production entry and flags; with ``workers`` > 1,
+that many server processes behind HAProxy), in its own process group with its own data directory, and is
+always stopped afterwards (even on error), so a benchmark never leaves a server behind. Memory and CPU are
+those of the whole process tree: every worker and HAProxy.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +20,6 @@ import psutil
 import requests
 
 from portal import config
-from portal.commands.serve import streamlit_command
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -30,12 +31,13 @@ class PortalServer:
     """``with PortalServer(data_dir) as server: server.url ...``; ``server.rss_bytes()`` for memory."""
 
     def __init__(self, data_dir: Path, port: int | None = None, startup_timeout: float = 90.0,
-                 log_path: Path | None = None, extra_env: dict[str, str] | None = None):
+                 log_path: Path | None = None, extra_env: dict[str, str] | None = None, workers: int = 1):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"portal-bench-{self.port}.log"
         self.extra_env = extra_env or {}
+        self.workers = workers
         self.process: subprocess.Popen | None = None
 
     @property
@@ -51,8 +53,9 @@ class PortalServer:
 
     def start(self) -> None:
         env = dict(os.environ, SEND_PORTAL_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1", **self.extra_env)
-        # Exactly the command ``python -m portal serve`` runs, so the figures are production's.
-        cmd = streamlit_command(self.port, "127.0.0.1")
+        # The command people start the portal with, so the figures are production's.
+        cmd = [sys.executable, "-m", "portal", "serve", "--no-build", "--no-demo-users", "--address", "127.0.0.1",
+               "--port", str(self.port), "--workers", str(self.workers)]
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(cmd, cwd=config.REPO_ROOT, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -70,25 +73,23 @@ class PortalServer:
         self.stop()
         raise RuntimeError(f"portal server not healthy within {self.startup_timeout:.0f} s; log:\n{self.log_tail()}")
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the server and any children it started."""
+    def _tree(self) -> list[psutil.Process]:
+        """The server and every process it started (workers and HAProxy, with several workers)."""
         if not self.process or self.process.poll() is not None:
-            return 0
+            return []
         try:
             proc = psutil.Process(self.process.pid)
-            procs = [proc, *proc.children(recursive=True)]
-            return sum(p.memory_info().rss for p in procs if p.is_running())
+            return [proc, *proc.children(recursive=True)]
         except psutil.Error:
-            return 0
+            return []
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the whole process tree."""
+        return sum(_or_zero(lambda p=p: p.memory_info().rss) for p in self._tree())
 
     def cpu_seconds(self) -> float:
-        if not self.process or self.process.poll() is not None:
-            return 0.0
-        try:
-            times = psutil.Process(self.process.pid).cpu_times()
-            return times.user + times.system
-        except psutil.Error:
-            return 0.0
+        """User + system CPU of the whole process tree (processes that have exited are not counted)."""
+        return sum(_or_zero(lambda p=p: sum(p.cpu_times()[:2])) for p in self._tree())
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -112,3 +113,10 @@ class PortalServer:
         if not self._log.closed:
             self._log.close()
         self.process = None
+
+
+def _or_zero(measure) -> float:
+    try:
+        return measure()
+    except psutil.Error:  # the process ended between listing and measuring it
+        return 0

@@ -30,7 +30,7 @@ def test_benchmark_writes_every_table(bench_data, tmp_path):
     report.write_text("# Performance\n\nWritten analysis that a re-run must keep.\n")
     options = BenchOptions(scales=["small"], parts=["queries", "compare", "load", "pages"], data_root=tmp_path,
                            data_dirs={"small": bench_data}, users=[1, 2], load_seconds=6, query_runs=2,
-                           query_cold_runs=1, think_s=(0.2, 0.5), page_changes=2, output=report)
+                           query_cold_runs=1, think_s=(0.2, 0.5), page_changes=2, output=report, workers=2)
     assert run_all(options) == 0
 
     text = report.read_text()

@@ -2,7 +2,8 @@
 
 On a fresh machine there are no marts yet, so it first builds the synthetic ``county`` demo (the build
 prints its own progress), creates the demo users (one per role, demo only) unless told not to, and then
-replaces itself with ``streamlit run portal/app.py`` in production mode.
+replaces itself with ``streamlit run portal/app.py`` in production mode. With ``--workers N`` (N > 1) it
+instead runs N such servers behind HAProxy and supervises them (``portal/worker_pool.py``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ def register(subparsers) -> None:
     parser.add_argument("--no-build", action="store_true", help="never build the demo, even with no marts")
     parser.add_argument("--demo-scale", default="county", choices=("small", "county", "national"),
                         help="the synthetic demo to build when there are no marts (default county)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes (default 1). More than one runs them behind HAProxy, which must "
+                             "be installed; one per CPU core serves many people at once best")
     parser.set_defaults(func=serve)
 
 
@@ -79,9 +83,16 @@ def serve(args) -> int:
             print("Demo sign-ins (synthetic data only; passwords are public, never use them with real data):")
             for username, _name, role in DEMO_USERS:
                 print(f"  {role:<13} {username:<18} {demo_password(username)}")
+    if args.workers < 1:
+        print("--workers must be at least 1.", file=sys.stderr)
+        return 2
     host = "localhost" if args.address in ("127.0.0.1", "0.0.0.0") else args.address
     print(f"Starting the portal at http://{host}:{args.port}", flush=True)
     os.chdir(config.REPO_ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
+    if args.workers > 1:
+        from portal.worker_pool import WorkerPool
+
+        return WorkerPool(args.address, args.port, args.workers).run()
     command = streamlit_command(args.port, args.address)
     os.execv(command[0], command)
     return 0  # not reached

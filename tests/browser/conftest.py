@@ -1,7 +1,10 @@
 """Browser-test fixtures: a real portal server over the small demo data, and headless Chromium.
 
 - ``portal_server``: ``python -m portal serve`` (so the demo users are made exactly as in production)
-  on a free port, over a private copy of the ``small_demo`` data directory with its own user store.
+  on a free port, over a private copy of the ``small_demo`` data directory with its own user store. It runs
+  as production on a 2-core machine does: two server processes behind HAProxy (``--workers 2``), so every
+  browser test also proves that sign-in, reloads, downloads and uploads hold across the pool.
+  ``SEND_PORTAL_TEST_SERVER_WORKERS=1`` tests a single process instead.
 - ``browser`` / ``page``: Playwright driving Debian's /usr/bin/chromium.
 - ``login(page, username, password, path="/")``: sign in through the form, wait for the signed-in page.
 - ``make_user(role, **scope)``: a fresh user in the server's store, for tests that lock, disable or
@@ -77,7 +80,8 @@ def portal_server(small_demo, tmp_path_factory) -> PortalServer:
     env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}
     with open(log, "w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--no-build"],
+            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--no-build",
+             "--workers", os.environ.get("SEND_PORTAL_TEST_SERVER_WORKERS", "2")],
             cwd=config.REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:

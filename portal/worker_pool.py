@@ -1,0 +1,188 @@
+"""Several portal server processes behind HAProxy, for ``python -m portal serve --workers N``.
+
+One Streamlit server is one Python process, and its scripts hold the interpreter lock while they draw: on a
+2-core machine it uses about one core however many people are signed in. So the portal runs N servers on
+free loopback ports and HAProxy (Debian's package) in front of them on the public address.
+
+A session must stay on the server that holds it: its websocket, and also its downloads (``/media/...``) and
+uploads (``/_stcore/upload_file/<session>/...``), which only that process can answer. HAProxy gives each
+browser a cookie naming its server on the first page load (``cookie ... insert``); every later request of that
+browser goes to the same server. New browsers go to the server with the fewest open connections, which for
+websockets means the fewest sessions. Everything else a session needs is already shared between processes:
+sign-in sessions, lockouts, the audit log and data requests are in the SQLite operational database, and each
+process reads the published mart version on every query.
+
+If any process stops, the others are stopped too and ``serve`` exits with an error, so the service manager
+that started it restarts the whole set (a half-running portal would send some people to a dead server).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from portal import config
+
+WORKER_COOKIE = "portal_worker"
+HEALTH_PATH = "/_stcore/health"
+
+
+class PoolError(RuntimeError):
+    """The pool could not start; the message says why, for the person who ran ``serve``."""
+
+
+def free_loopback_ports(count: int) -> list[int]:
+    """Ports the workers can listen on (all held open together, so no two are the same)."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def haproxy_config(address: str, port: int, worker_ports: list[int]) -> str:
+    """HAProxy's configuration: one front end on the public address, the workers behind it, sticky by cookie."""
+    servers = "\n".join(
+        f"    server worker{i} 127.0.0.1:{worker_port} cookie worker{i} check inter 2s fall 2 rise 1"
+        for i, worker_port in enumerate(worker_ports, start=1)
+    )
+    return f"""\
+global
+    maxconn 4096
+
+defaults
+    mode http
+    option redispatch
+    retries 2
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    # an open page's websocket is idle between clicks; a signed-in session lasts a working day
+    timeout tunnel 12h
+    timeout client-fin 10s
+
+frontend portal
+    bind {address}:{port}
+    default_backend workers
+
+backend workers
+    balance leastconn
+    cookie {WORKER_COOKIE} insert indirect nocache httponly attr "SameSite=Lax"
+    option httpchk
+    http-check send meth GET uri {HEALTH_PATH}
+    http-check expect status 200
+{servers}
+"""
+
+
+def haproxy_binary() -> str:
+    found = shutil.which("haproxy") or next(
+        (path for path in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy") if os.access(path, os.X_OK)), None)
+    if not found:
+        raise PoolError("More than one worker needs HAProxy in front of them: install Debian's package "
+                        "(apt-get install haproxy), or start with --workers 1.")
+    return found
+
+
+class WorkerPool:
+    """``WorkerPool(address, port, workers).run()``: start, supervise until stopped, stop everything."""
+
+    def __init__(self, address: str, port: int, workers: int, startup_timeout: float = 180.0):
+        if workers < 2:
+            raise ValueError("a pool has at least two workers")
+        self.address, self.port, self.workers = address, port, workers
+        self.startup_timeout = startup_timeout
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._stopping = False
+
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self._ask_to_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            return self.supervise()
+        except PoolError as exc:
+            print(str(exc), file=sys.stderr, flush=True)
+            return 1
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def start(self) -> None:
+        from portal.commands.serve import streamlit_command
+
+        haproxy = haproxy_binary()
+        worker_ports = free_loopback_ports(self.workers)
+        for i, worker_port in enumerate(worker_ports, start=1):
+            self.processes[f"worker {i}"] = subprocess.Popen(
+                streamlit_command(worker_port, "127.0.0.1"), cwd=config.REPO_ROOT)
+        for i, worker_port in enumerate(worker_ports, start=1):
+            if not self._wait_until_healthy(f"worker {i}", f"http://127.0.0.1:{worker_port}"):
+                return  # asked to stop while starting
+        config_dir = Path(tempfile.mkdtemp(prefix="send-portal-haproxy-"))
+        config_file = config_dir / "haproxy.cfg"
+        config_file.write_text(haproxy_config(self.address, self.port, worker_ports))
+        check = subprocess.run([haproxy, "-c", "-q", "-f", str(config_file)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise PoolError(f"HAProxy refused its configuration: {check.stderr.strip() or check.stdout.strip()}")
+        # -db: stay in the foreground, so this process supervises it like the workers
+        self.processes["HAProxy"] = subprocess.Popen([haproxy, "-db", "-f", str(config_file)])
+        host = "127.0.0.1" if self.address == "0.0.0.0" else self.address
+        try:
+            if self._wait_until_healthy("HAProxy", f"http://{host}:{self.port}"):
+                print(f"{self.workers} portal workers are serving behind HAProxy.", flush=True)
+        finally:
+            shutil.rmtree(config_dir, ignore_errors=True)  # read at start; HAProxy does not reread it
+
+    def supervise(self, poll_s: float = 0.5) -> int:
+        while not self._stopping:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    print(f"The portal's {name} stopped (exit {process.returncode}); stopping the rest.",
+                          file=sys.stderr, flush=True)
+                    return 1
+            time.sleep(poll_s)
+        return 0
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+    def _ask_to_stop(self, signum, frame) -> None:
+        self._stopping = True
+
+    def _wait_until_healthy(self, name: str, base_url: str) -> bool:
+        """True once ``name`` answers its health check; False if asked to stop meanwhile."""
+        process = self.processes[name]
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline and not self._stopping:
+            if process.poll() is not None:
+                raise PoolError(f"The portal's {name} exited at start (exit {process.returncode}); "
+                                "see the messages above.")
+            try:
+                if requests.get(base_url + HEALTH_PATH, timeout=2).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.25)
+        if not self._stopping:
+            raise PoolError(f"The portal's {name} did not answer within {self.startup_timeout:.0f} s.")
+        return False

@@ -1,0 +1,129 @@
+"""``python -m portal serve --workers N``: N server processes behind HAProxy, one browser kept on one of them.
+
+The browser tests run their whole suite through such a pool (tests/browser/conftest.py), which is what proves
+downloads, uploads, reloads and deep links hold across it; these tests check the pool itself.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import requests
+
+from bench.load import run_async
+from bench.ws_client import StreamlitSession
+from portal import config, worker_pool
+from portal.worker_pool import WORKER_COOKIE, PoolError, WorkerPool, free_loopback_ports, haproxy_config
+
+
+def test_haproxy_accepts_the_configuration(tmp_path):
+    config_file = tmp_path / "haproxy.cfg"
+    config_file.write_text(haproxy_config("127.0.0.1", 8501, free_loopback_ports(2)))
+    check = subprocess.run([worker_pool.haproxy_binary(), "-c", "-f", str(config_file)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_configuration_keeps_each_browser_on_one_worker():
+    text = haproxy_config("0.0.0.0", 8501, [40001, 40002])
+    assert "bind 0.0.0.0:8501" in text
+    assert f"cookie {WORKER_COOKIE} insert indirect nocache httponly" in text
+    servers = [line.split() for line in text.splitlines() if line.strip().startswith("server ")]
+    assert [(s[2], s[4]) for s in servers] == [("127.0.0.1:40001", "worker1"), ("127.0.0.1:40002", "worker2")]
+    assert all("check" in s for s in servers), "a stopped worker must be taken out of the rotation"
+
+
+def test_ports_are_distinct_and_free():
+    ports = free_loopback_ports(4)
+    assert len(set(ports)) == 4 and all(1024 < p < 65536 for p in ports)
+
+
+def test_several_workers_without_haproxy_is_refused_with_a_clear_message(monkeypatch, capsys):
+    monkeypatch.setattr(worker_pool.shutil, "which", lambda name: None)
+    monkeypatch.setattr(worker_pool.os, "access", lambda path, mode: False)
+    pool = WorkerPool("127.0.0.1", 8501, 2)
+    assert pool.run() == 1
+    assert "needs HAProxy" in capsys.readouterr().err
+    assert pool.processes == {}, "nothing may be started without the proxy"
+    with pytest.raises(PoolError, match="apt-get install haproxy"):
+        worker_pool.haproxy_binary()
+
+
+@pytest.fixture
+def pool_server(small_demo, tmp_path):
+    """``python -m portal serve --workers 2`` over a private copy of the small demo: (url, process, log)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_demo, data_dir)
+    port = free_loopback_ports(1)[0]
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal", "serve", "--no-build", "--port", str(port), "--workers", "2"],
+            cwd=config.REPO_ROOT, env={**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)},
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while "workers are serving" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield url, process, log
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def test_pool_spreads_browsers_and_keeps_each_on_its_worker(pool_server):
+    url, process, _log = pool_server
+    workers = psutil.Process(process.pid).children()
+    assert len(workers) == 3, "two servers and HAProxy"
+
+    first_visits = [requests.get(url + "/", timeout=10) for _ in range(4)]
+    assigned = {response.cookies.get(WORKER_COOKIE) for response in first_visits}
+    assert assigned == {"worker1", "worker2"}, "new browsers are spread over both workers"
+
+    browser = requests.Session()
+    browser.get(url + "/", timeout=10)
+    mine = browser.cookies.get(WORKER_COOKIE)
+    for _ in range(4):
+        again = browser.get(url + "/", timeout=10)
+        assert again.ok and WORKER_COOKIE not in again.cookies, "a browser with a worker keeps it"
+    assert browser.cookies.get(WORKER_COOKIE) == mine
+
+
+def test_a_session_signs_in_and_changes_a_filter_through_the_pool(pool_server):
+    url, _process, _log = pool_server
+
+    async def visit():
+        async with StreamlitSession(url, timeout=60) as session:
+            await session.open()
+            signed_in = await session.login("demo-commissioner", "demo-commissioner-password")
+            assert signed_in.ok and "waiting-lists" in session.pages
+            opened = await session.go_to("waiting-lists")
+            assert opened.ok and opened.charts > 0
+            locality = session.find("Locality")
+            changed = await session.set("Locality", locality.options[-1])
+            assert changed.ok and any(locality.options[-1] in text for text in changed.texts)
+
+    run_async(visit())
+
+
+def test_a_worker_that_stops_stops_the_whole_pool(pool_server):
+    """A half-running portal would send some people to a dead server; the service manager restarts the set."""
+    url, process, log = pool_server
+    children = psutil.Process(process.pid).children()
+    worker = next(child for child in children if "server_tuning" in " ".join(child.cmdline()))
+    worker.kill()
+    assert process.wait(timeout=30) == 1
+    assert "stopped (exit" in log.read_text()
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"left running: {[p.cmdline() for p in alive]}"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/_stcore/health", timeout=5)
