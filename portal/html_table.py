@@ -8,11 +8,14 @@ them. A journey page draws five tables on every filter change; profiling a Waiti
 a tenth of the server's time there.
 
 :func:`draw` sends the same message (``Arrow`` proto: the data, and beside it the text each cell shows),
-made directly. It uses Streamlit's own message classes and its container's ``_enqueue``, as ``st.table``
+made directly from the two Arrow payloads of :func:`arrow_parts` (which ``portal.ui`` keeps by the table's
+content, so an unchanged table is not converted again). It uses Streamlit's own message classes and its container's ``_enqueue``, as ``st.table``
 does; ``tests/test_html_table.py`` checks the message against the one ``st.table`` makes from the Styler,
 so a Streamlit upgrade that changes either fails there, not on screen.
 """
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -37,24 +40,38 @@ def display_values(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def table_proto(frame: pd.DataFrame, uuid: str):
-    """The ``Arrow`` message ``st.table`` sends for ``frame.style.format(precision=1, na_rep="")``."""
+class ArrowParts(NamedTuple):
+    """The two Arrow payloads of a table message: the data, and the text each cell shows."""
+
+    data: bytes
+    display_values: bytes
+
+
+def arrow_parts(frame: pd.DataFrame) -> ArrowParts:
     from streamlit import dataframe_util
+
+    return ArrowParts(data=dataframe_util.convert_pandas_df_to_arrow_bytes(frame),
+                      display_values=dataframe_util.convert_pandas_df_to_arrow_bytes(display_values(frame)))
+
+
+def table_proto(parts: ArrowParts, uuid: str):
+    """The ``Arrow`` message ``st.table`` sends for ``frame.style.format(precision=1, na_rep="")``."""
     from streamlit.proto.Arrow_pb2 import Arrow
 
     proto = Arrow()
     proto.styler.uuid = uuid  # only scopes the Styler's CSS, and there is none
-    proto.styler.display_values = dataframe_util.convert_pandas_df_to_arrow_bytes(display_values(frame))
-    proto.data = dataframe_util.convert_pandas_df_to_arrow_bytes(frame)
+    proto.styler.display_values = parts.display_values
+    proto.data = parts.data
     proto.border_mode = Arrow.BorderMode.ALL
     return proto
 
 
-def draw(frame: pd.DataFrame) -> None:
-    """Draw ``frame`` as ``st.table`` would draw its one-decimal Styler, in the container in use."""
+def draw(parts: ArrowParts) -> None:
+    """Draw a table (its :func:`arrow_parts`) as ``st.table`` would draw its one-decimal Styler, in the
+    container in use."""
     import streamlit as st
     from streamlit.elements.lib.layout_utils import LayoutConfig
 
     container = st._main  # resolves to the innermost `with` container, as st.table does
-    proto = table_proto(frame, str(hash(container._get_delta_path_str())))
+    proto = table_proto(parts, str(hash(container._get_delta_path_str())))
     container._enqueue("arrow_table", proto, layout_config=LayoutConfig(width="stretch", height="content"))

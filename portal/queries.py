@@ -47,8 +47,6 @@ import datetime as dt
 import hashlib
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -57,7 +55,7 @@ import duckdb
 import pandas as pd
 import yaml
 
-from portal import config, sqltext, store, suppression
+from portal import config, memo, sqltext, store, suppression
 from portal.filters import FILTER_COLUMNS, Filters, allowed_values, as_of_date, default_filters, from_values
 from portal.roles import CLINICIAN, GP, ROLES, User
 
@@ -417,35 +415,7 @@ class QueryResult:
 
 
 # ------------------------------------------------------------------------------------------------ cache
-class _LRU:
-    def __init__(self, size: int):
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-_cache = _LRU(CACHE_SIZE)
+_cache = memo.LRU(CACHE_SIZE)
 cache_stats = {"hits": 0, "misses": 0}
 
 

@@ -25,16 +25,18 @@ tables and downloads show ``*`` with the note from ``portal.suppression.SUPPRESS
 """
 from __future__ import annotations
 
+import copy
 import logging
+import pickle
 import re
 from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
 
-from portal import config, html_table, markdown, queries, suppression, textfiles, walkthrough, xlsx
+from portal import config, html_table, markdown, memo, queries, suppression, textfiles, walkthrough, xlsx
 from portal import filters as global_filters
-from portal import theme  # noqa: F401  (registers and enables the NHS Altair theme)
+from portal import theme  # registers and enables the NHS Altair theme on import
 from portal.roles import User
 
 log = logging.getLogger(__name__)
@@ -138,11 +140,13 @@ def table_for(result: queries.QueryResult, columns: Mapping[str, str] | None = N
     return shown
 
 
+@memo.by_content()
 def csv_bytes(table: pd.DataFrame) -> bytes:
     # utf-8-sig so Excel opens accented place names and the dash in notes correctly
     return table.to_csv(index=False).encode("utf-8-sig")
 
 
+@memo.by_content()
 def excel_bytes(table: pd.DataFrame, about: Mapping[str, str]) -> bytes:
     """An .xlsx with the table exactly as shown on sheet 1 and where it came from on sheet 2."""
     return xlsx.workbook_bytes({
@@ -192,17 +196,45 @@ def draw_chart(chart, alt_text: str) -> None:
     """A chart with its text alternative, in the NHS theme (``theme=None`` keeps Streamlit's own off).
 
     No vega-embed actions menu: its "..." toggle has no accessible name (axe summary-name), and the
-    downloads beside every chart already give the numbers. The chart is drawn without Altair's JSON-schema
-    validation, which cost about 30 ms a chart on every rerun and runs under a process-wide lock in
-    Streamlit (so it also queued other users); tests/test_chart_specs.py validates every page's charts.
-    The two properties are set on the chart itself: ``chart.properties(...)`` would deep-copy the whole
-    chart, about 3% of a Waiting lists rerun. Pages build a new chart for every draw.
+    downloads beside every chart already give the numbers. The two properties are set on the chart itself:
+    ``chart.properties(...)`` would deep-copy the whole chart, about 3% of a Waiting lists rerun. Pages build
+    a new chart for every draw. The chart goes to the browser as the Vega-Lite spec ``st.altair_chart`` makes
+    of it (see :func:`vega_lite_spec`), through ``st.vega_lite_chart``.
     """
     import streamlit as st
 
     chart.description = alt_text[:1000]
     chart.usermeta = {"embedOptions": {"actions": False}}
-    st.altair_chart(theme.unvalidated(chart), theme=None, width="stretch")
+    st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="stretch")
+
+
+_chart_specs = memo.LRU(256)
+
+
+def vega_lite_spec(chart) -> dict:
+    """The spec ``st.altair_chart`` would send for ``chart`` (data as Arrow bytes), kept by the chart's content.
+
+    Turning an Altair chart into a spec cost 4-12 ms a chart on every rerun (Altair's ``to_dict``, then Arrow
+    for its data), under a lock Streamlit holds for the whole process; most reruns draw the same charts as a
+    moment before. The key is a hash of the pickled chart (its data, encodings, title and text alternative;
+    see ``portal.memo``), so a hit is the spec of an identical chart. A chart that cannot be pickled (a map
+    whose boundaries are added late, ``theme.with_late_values``) is converted every time. The spec skips
+    Altair's JSON-schema validation, which cost about 30 ms a chart; tests/test_chart_specs.py validates
+    every chart every page draws instead. A copy is returned: Streamlit takes the data out of the spec it is
+    given.
+    """
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    try:
+        key = memo.content_key(chart)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        key = None
+    spec = _chart_specs.get(key) if key is not None else None
+    if spec is None:
+        spec = _convert_altair_to_vega_lite_spec(theme.unvalidated(chart))
+        if key is not None:
+            _chart_specs.put(key, spec)
+    return copy.deepcopy(spec)
 
 
 def indicator_block(
@@ -286,9 +318,14 @@ def show_table(table: pd.DataFrame) -> None:
     if table.empty:
         st.info("No rows match these filters.")
     elif len(table) <= HTML_TABLE_MAX_ROWS:
-        html_table.draw(_for_html_table(table))
+        html_table.draw(_html_table_parts(table))
     else:
         st.dataframe(_arrow_safe(table), hide_index=True, width="stretch")
+
+
+@memo.by_content()
+def _html_table_parts(table: pd.DataFrame) -> html_table.ArrowParts:
+    return html_table.arrow_parts(_for_html_table(table))
 
 
 def _for_html_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -37,7 +37,7 @@ def _streamlits_own(frame: pd.DataFrame) -> Arrow:
 @pytest.mark.parametrize("name", FRAMES)
 def test_the_message_is_the_one_st_table_makes_from_the_styler(name):
     frame = ui._for_html_table(FRAMES[name])
-    ours, theirs = html_table.table_proto(frame, "t"), _streamlits_own(frame)
+    ours, theirs = html_table.table_proto(html_table.arrow_parts(frame), "t"), _streamlits_own(frame)
     assert ours.data == theirs.data
     pd.testing.assert_frame_equal(convert_arrow_bytes_to_pandas_df(ours.styler.display_values),
                                   convert_arrow_bytes_to_pandas_df(theirs.styler.display_values))

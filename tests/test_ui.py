@@ -132,3 +132,60 @@ def test_table_text_is_shown_literally():
     shown = ui._for_html_table(table)
     assert shown.loc["Waiting", "comment"] == r"see \[link\]\(http://x\) \*now\*"
     assert shown.loc["Access", "comment"] == r"\<b\>hi\</b\>"
+
+
+CHARTS = """
+import altair as alt
+import pandas as pd
+import streamlit as st
+from portal import theme, ui
+
+def charts():
+    frame = pd.DataFrame({"locality": ["North", "South", "East"], "n": [120, 45.5, None]})
+    bars = alt.Chart(frame).mark_bar().encode(x="n:Q", y=alt.Y("locality:N", sort="-x"), tooltip=["locality", "n"])
+    labels = bars.mark_text(align="left", dx=3).encode(text=alt.Text("n:Q", format=".1f"))
+    return [bars.properties(title="Children"), alt.layer(bars, labels)]
+
+for chart in charts():  # Streamlit's own drawing, as ui.draw_chart would set it up
+    chart.description, chart.usermeta = "Alt text", {"embedOptions": {"actions": False}}
+    st.altair_chart(theme.unvalidated(chart), theme=None, width="stretch")
+for _ in range(2):  # the portal's: converted the first time, from the kept spec the second
+    for chart in charts():
+        ui.draw_chart(chart, "Alt text")
+"""
+
+
+def test_charts_are_sent_as_streamlit_sends_them_whether_kept_or_not(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    script = tmp_path / "charts.py"
+    script.write_text(CHARTS)
+    ui._chart_specs.clear()
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    assert not at.exception, at.exception
+    drawn = [chart.proto for chart in at.get("arrow_vega_lite_chart")]
+    assert len(drawn) == 6 and len(ui._chart_specs) == 2
+    streamlits, first, kept = drawn[:2], drawn[2:4], drawn[4:]
+    for theirs, ours_first, ours_kept in zip(streamlits, first, kept):
+        for ours in (ours_first, ours_kept):
+            assert ours.spec == theirs.spec
+            assert [(d.name, d.data.data) for d in ours.datasets] == [(d.name, d.data.data) for d in theirs.datasets]
+            assert (ours.use_container_width, ours.theme, ours.selection_mode) == (
+                theirs.use_container_width, theirs.theme, theirs.selection_mode)
+    assert '"description": "Alt text"' in streamlits[0].spec
+
+
+def test_a_different_chart_is_never_served_from_another_charts_spec():
+    import altair as alt
+
+    def chart(values, description):
+        drawn = alt.Chart(pd.DataFrame({"a": ["x", "y"], "n": values})).mark_bar().encode(x="a:N", y="n:Q")
+        drawn.description = description
+        return drawn
+
+    first = ui.vega_lite_spec(chart([1, 2], "One"))
+    assert ui.vega_lite_spec(chart([1, 2], "One")) == first
+    assert ui.vega_lite_spec(chart([1, 3], "One"))["datasets"] != first["datasets"]
+    assert ui.vega_lite_spec(chart([1, 2], "Two"))["description"] == "Two"
+    first["datasets"].clear()  # what Streamlit does to the spec it is given
+    assert ui.vega_lite_spec(chart([1, 2], "One"))["datasets"], "the kept spec must not be changed by its users"
