@@ -122,3 +122,40 @@ def test_plain_english_description():
     assert "95% confidence interval" in text
     none = describe(fit_its(_series(level_change=0.0), CHANGE), "the rate")
     assert "could be chance" in none
+
+
+def test_the_ar1_fit_finds_the_autocorrelation_and_agrees_with_arima_on_a_long_series():
+    """On a long series restricted and plain maximum likelihood agree, so statsmodels' ARIMA (what the fit
+    replaced) is a reference: same coefficients, same autocorrelation, intervals of the same width."""
+    import warnings
+
+    import statsmodels.api as sm
+
+    from portal.analysis.its import _fit_ar1
+
+    months = pd.date_range("1990-01-01", periods=360, freq="MS")
+    series = _series(level_change=-2.0, ar=0.6, seasonal=0.0, seed=3, months=months, change=pd.Timestamp("2005-01-01"))
+    t = np.arange(len(months), dtype=float)
+    after = (months >= pd.Timestamp("2005-01-01")).astype(float)
+    design = pd.DataFrame({"const": 1.0, "t": t, "after": after,
+                           "months_since": np.where(after == 1, t - t[after.argmax()], 0.0)})
+    ours = _fit_ar1(series["value"].to_numpy(), design)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        arima = sm.tsa.arima.ARIMA(series["value"].to_numpy(), exog=design.drop(columns="const"),
+                                   order=(1, 0, 0), trend="c").fit()
+    params = dict(zip(arima.param_names, arima.params))
+    assert abs(ours.rho - 0.6) < 0.1 and abs(ours.rho - params["ar.L1"]) < 0.03
+    for name in ("t", "after", "months_since"):
+        assert ours.params[name] == pytest.approx(params[name], abs=0.05 * max(1.0, abs(params[name])))
+    their_se = dict(zip(arima.param_names, arima.bse))["after"]
+    our_se = float(np.sqrt(ours.cov[2, 2]))
+    assert 0.8 < our_se / their_se < 1.25
+
+
+def test_the_ar1_fit_refuses_a_series_too_short_for_it():
+    from portal.analysis.its import _fit_ar1
+
+    design = pd.DataFrame({"const": 1.0, "t": [0.0, 1.0, 2.0, 3.0], "after": [0.0, 0.0, 1.0, 1.0]})
+    with pytest.raises(ValueError):
+        _fit_ar1(np.array([1.0, 2.0, 4.0, 5.0]), design)

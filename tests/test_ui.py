@@ -187,5 +187,5 @@ def test_a_different_chart_is_never_served_from_another_charts_spec():
     assert ui.vega_lite_spec(chart([1, 2], "One")) == first
     assert ui.vega_lite_spec(chart([1, 3], "One"))["datasets"] != first["datasets"]
     assert ui.vega_lite_spec(chart([1, 2], "Two"))["description"] == "Two"
-    first["datasets"].clear()  # what Streamlit does to the spec it is given
+    del first["datasets"], first["description"]  # Streamlit takes the data out of the spec it is given
     assert ui.vega_lite_spec(chart([1, 2], "One"))["datasets"], "the kept spec must not be changed by its users"

@@ -11,11 +11,11 @@ changed). Seasonality is optional: month-of-year dummies or a few Fourier (sine/
 
 Neighbouring months are alike (autocorrelation), which makes ordinary standard errors too small. The
 estimates come from OLS; their 95% intervals, by default (``errors="cautious"``), span both the Newey-West
-(HAC) interval and the interval from the same regression fitted with AR(1) errors by maximum likelihood
-(statsmodels ARIMA with the design as exogenous terms). Simulations in tests/test_its.py show why: on
-six years of monthly data HAC alone calls a change where there is none in about 1 in 6 series with
-moderate autocorrelation, twice its nominal 5%; the AR(1) model stays close to 5%, and the union is never
-less honest than either. ``errors="hac"`` or ``"ar1"`` chooses one.
+(HAC) interval and the interval from the same regression fitted with AR(1) errors by restricted maximum
+likelihood (``_fit_ar1``). Simulations in tests/test_its.py show why: on six years of monthly data HAC alone
+calls a change where there is none in about 1 in 6 series with moderate autocorrelation, three times its
+nominal 5%; the AR(1) model and the union of the two stay under 10% (figures in ``_fit_ar1``), and the union
+is never less honest than either. ``errors="hac"`` or ``"ar1"`` chooses one.
 
 The result carries the fitted line, the counterfactual (what the model expects had nothing changed) and
 plain-English caveats a page can show as they are.
@@ -223,30 +223,81 @@ def _newey_west_lags(n: int) -> int:
     return max(1, int(math.floor(4 * (n / 100.0) ** (2.0 / 9.0))))
 
 
-def _fit_ar1(y: np.ndarray, design: pd.DataFrame):
-    """The same regression with AR(1) errors, by maximum likelihood."""
-    import warnings
+@dataclass(frozen=True)
+class Ar1Fit:
+    """The regression with AR(1) errors: coefficients by name, their covariance, and the degrees of freedom."""
 
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+    params: pd.Series
+    cov: np.ndarray
+    rho: float
+    df_resid: int
 
-    exog = design.drop(columns="const")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        return sm.tsa.arima.ARIMA(y, exog=exog, order=(1, 0, 0), trend="c").fit()
+
+def _fit_ar1(y: np.ndarray, design: pd.DataFrame) -> Ar1Fit:
+    """The same regression with AR(1) errors, by restricted maximum likelihood (REML).
+
+    For a given autocorrelation ``rho`` the Prais-Winsten transform (first row scaled by sqrt(1 - rho^2),
+    every other row minus rho times the row before) makes the errors independent, so the coefficients are
+    least squares on the transformed data. That leaves one number to search for, on (-0.99, 0.99): the
+    ``rho`` that maximises the restricted likelihood, ``-(n-k)/2 log(SSR/(n-k)) + 1/2 log(1 - rho^2)
+    - 1/2 log det(X*'X*)``. The restricted form allows for the k coefficients fitted alongside, which makes
+    plain maximum likelihood underestimate ``rho`` on a few years of data, and so give intervals too narrow.
+
+    This replaced statsmodels' ARIMA(1,0,0) with the design as exogenous terms (plain maximum likelihood),
+    which took about 95 ms a fit; this takes about 1 ms, and the Health services impact view refits on every
+    filter change. Measured on simulated six-year series with no change (tests/test_its.py's generator):
+    false alarms of the default intervals at autocorrelation 0.4 were 6.5-9.7% over three sets of seeds
+    (ARIMA: 4-11.3%), at 0.8 6.7% (ARIMA 10.7%), with white noise 3.5% (ARIMA 2%); the power to find a
+    level change of 1.5 was within 4 points of ARIMA's. The covariance is the generalised least squares one
+    at the fitted ``rho``; intervals use the t distribution, one degree of freedom taken for ``rho``.
+    """
+    from scipy.optimize import minimize_scalar
+
+    X = design.to_numpy(dtype=float)
+    n, k = X.shape
+    if n - k - 1 < 1:
+        raise ValueError("too few months for a model with autocorrelated errors")
+
+    def transformed(rho: float) -> tuple[np.ndarray, np.ndarray]:
+        scale = math.sqrt(1.0 - rho * rho)
+        y_star = np.concatenate(([scale * y[0]], y[1:] - rho * y[:-1]))
+        X_star = np.vstack((scale * X[:1], X[1:] - rho * X[:-1]))
+        return y_star, X_star
+
+    def least_squares(rho: float):
+        y_star, X_star = transformed(rho)
+        beta, *_ = np.linalg.lstsq(X_star, y_star, rcond=None)
+        resid = y_star - X_star @ beta
+        return beta, float(resid @ resid), X_star
+
+    def minus_log_likelihood(rho: float) -> float:
+        _, ssr, X_star = least_squares(rho)
+        _, logdet = np.linalg.slogdet(X_star.T @ X_star)
+        return (0.5 * (n - k) * math.log(max(ssr, 1e-300) / (n - k)) - 0.5 * math.log(1.0 - rho * rho)
+                + 0.5 * logdet)
+
+    search = minimize_scalar(minus_log_likelihood, bounds=(-0.99, 0.99), method="bounded",
+                             options={"xatol": 1e-6})
+    rho = float(search.x)
+    beta, ssr, X_star = least_squares(rho)
+    df_resid = n - k - 1
+    cov = ssr / df_resid * np.linalg.inv(X_star.T @ X_star)
+    if not np.all(np.isfinite(cov)):
+        raise ValueError("the model with autocorrelated errors could not be fitted")
+    return Ar1Fit(params=pd.Series(beta, index=design.columns), cov=cov, rho=rho, df_resid=df_resid)
 
 
 def _contrast(fit, weights: dict[str, float], alpha: float) -> tuple[float, float, float, float]:
-    """(estimate, low, high, p) for a weighted sum of named coefficients."""
-    # OLS results carry a named Series of parameters; ARIMA results name them in param_names.
-    names = list(fit.params.index) if hasattr(fit.params, "index") else list(fit.param_names)
-    vector = np.zeros(len(names))
-    for name, weight in weights.items():
-        vector[names.index(name)] = weight
-    test = fit.t_test(vector)
-    ci = np.asarray(test.conf_int(alpha=alpha)).ravel()
-    return (float(np.asarray(test.effect).ravel()[0]), float(ci[0]), float(ci[1]),
-            float(np.asarray(test.pvalue).ravel()[0]))
+    """(estimate, low, high, p) for a weighted sum of named coefficients, with t intervals."""
+    from scipy import stats
+
+    vector = np.array([weights.get(name, 0.0) for name in fit.params.index])
+    estimate = float(vector @ np.asarray(fit.params))
+    cov = fit.cov if isinstance(fit, Ar1Fit) else np.asarray(fit.cov_params())
+    se = float(math.sqrt(vector @ cov @ vector))
+    t_crit = float(stats.t.ppf(1 - alpha / 2, fit.df_resid))
+    p = float(2 * stats.t.sf(abs(estimate / se), fit.df_resid)) if se > 0 else 0.0
+    return estimate, estimate - t_crit * se, estimate + t_crit * se, p
 
 
 def _widest(estimate: float, intervals: list[tuple[float, float, float, float]]) -> Effect:
