@@ -9,9 +9,10 @@ a tenth of the server's time there.
 
 :func:`draw` sends the same message (``Arrow`` proto: the data, and beside it the text each cell shows),
 made directly from the two Arrow payloads of :func:`arrow_parts` (which ``portal.ui`` keeps by the table's
-content, so an unchanged table is not converted again). It uses Streamlit's own message classes and its container's ``_enqueue``, as ``st.table``
-does; ``tests/test_html_table.py`` checks the message against the one ``st.table`` makes from the Styler,
-so a Streamlit upgrade that changes either fails there, not on screen.
+content for aggregate figures, so an unchanged table is not converted again). It uses Streamlit's own
+message classes and its container's ``_enqueue``, as ``st.table`` does; ``tests/test_html_table.py`` checks
+the message against the one ``st.table`` makes from the Styler, so a Streamlit upgrade that changes either
+fails there, not on screen.
 """
 from __future__ import annotations
 

@@ -139,13 +139,11 @@ def table_for(result: queries.QueryResult, columns: Mapping[str, str] | None = N
     return shown
 
 
-@memo.by_content()
 def csv_bytes(table: pd.DataFrame) -> bytes:
     # utf-8-sig so Excel opens accented place names and the dash in notes correctly
     return table.to_csv(index=False).encode("utf-8-sig")
 
 
-@memo.by_content()
 def excel_bytes(table: pd.DataFrame, about: Mapping[str, str]) -> bytes:
     """An .xlsx with the table exactly as shown on sheet 1 and where it came from on sheet 2."""
     return xlsx.workbook_bytes({
@@ -191,27 +189,29 @@ def _suppression_applies(result: queries.QueryResult) -> bool:
     return not (user and user.sees_unsuppressed)
 
 
-def draw_chart(chart, alt_text: str) -> None:
+def draw_chart(chart, alt_text: str, keep: bool = False) -> None:
     """A chart with its text alternative, in the NHS theme (``theme=None`` keeps Streamlit's own off).
 
     No vega-embed actions menu: its "..." toggle has no accessible name (axe summary-name), and the
     downloads beside every chart already give the numbers. The two properties are set on the chart itself:
     ``chart.properties(...)`` would deep-copy the whole chart, about 3% of a Waiting lists rerun. Pages build
     a new chart for every draw. The chart goes to the browser as the Vega-Lite spec ``st.altair_chart`` makes
-    of it (see :func:`vega_lite_spec`), through ``st.vega_lite_chart``.
+    of it (see :func:`vega_lite_spec`; ``keep`` only for figures any user of the page may see), through
+    ``st.vega_lite_chart``.
     """
     import streamlit as st
 
     chart.description = alt_text[:1000]
     chart.usermeta = {"embedOptions": {"actions": False}}
-    st.vega_lite_chart(vega_lite_spec(chart), theme=None, width="stretch")
+    st.vega_lite_chart(vega_lite_spec(chart, keep), theme=None, width="stretch")
 
 
 _chart_specs = memo.LRU(256)
 
 
-def vega_lite_spec(chart) -> dict:
-    """The spec ``st.altair_chart`` would send for ``chart`` (data as Arrow bytes), kept by the chart's content.
+def vega_lite_spec(chart, keep: bool = False) -> dict:
+    """The spec ``st.altair_chart`` would send for ``chart`` (data as Arrow bytes); with ``keep``, kept by the
+    chart's content (see :data:`SHARED_OUTPUTS` for which charts may be).
 
     Turning an Altair chart into a spec cost 4-12 ms a chart on every rerun (Altair's ``to_dict``, then Arrow
     for its data), under a lock Streamlit holds for the whole process; most reruns draw the same charts as a
@@ -225,10 +225,12 @@ def vega_lite_spec(chart) -> dict:
     """
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    try:
-        key = memo.content_key(chart)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        key = None
+    key = None
+    if keep:
+        try:
+            key = memo.content_key(chart)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            pass
     spec = _chart_specs.get(key) if key is not None else None
     if spec is None:
         spec = _convert_altair_to_vega_lite_spec(theme.unvalidated(chart))
@@ -255,28 +257,31 @@ def indicator_block(
     import streamlit as st
 
     download_name = _safe_file_stem(download_name or result.name)
+    keep = result.query.output in SHARED_OUTPUTS
     st.header(title, anchor=False)
     if summary:
         st.markdown(summary)
     if chart is not None:
-        draw_chart(chart, f"{title}. {summary}".strip())
+        draw_chart(chart, f"{title}. {summary}".strip(), keep)
         st.caption(f"Chart: {title} ({filters_text(result)}). The table below shows the same numbers.")
 
     shown = table if table is not None else table_for(result, columns)
     st.markdown(f"**Table: {title}** ({filters_text(result)})")
-    show_table(shown)
+    show_table(shown, keep)
     if result.suppressed:
         st.caption(markdown.escape(suppression.SUPPRESSED_NOTE))
 
     about = provenance(result)
+    csv_data = (_kept_csv_bytes if keep else csv_bytes)(shown)
+    excel_data = (_kept_excel_bytes if keep else excel_bytes)(shown, about)
     left, right = st.columns(2)
     left.download_button(
-        f"Download CSV: {title}", csv_bytes(shown), file_name=f"{download_name}.csv", mime="text/csv",
+        f"Download CSV: {title}", csv_data, file_name=f"{download_name}.csv", mime="text/csv",
         key=f"download_csv_{download_name}", on_click=_audit_export,
         args=(result.name, "csv", len(shown), result.filters), icon=":material/download:",
     )
     right.download_button(
-        f"Download Excel: {title}", excel_bytes(shown, about), file_name=f"{download_name}.xlsx",
+        f"Download Excel: {title}", excel_data, file_name=f"{download_name}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"download_xlsx_{download_name}", on_click=_audit_export,
         args=(result.name, "xlsx", len(shown), result.filters), icon=":material/download:",
@@ -311,21 +316,31 @@ def definitions_panel(result: queries.QueryResult, about: Mapping[str, str] | No
         st.markdown("\n\n".join(sections))
 
 
-def show_table(table: pd.DataFrame) -> None:
-    """A short table as a real HTML table (read well by screen readers); a long one as a scrolling grid."""
+def show_table(table: pd.DataFrame, keep: bool = False) -> None:
+    """A short table as a real HTML table (read well by screen readers); a long one as a scrolling grid.
+    ``keep`` only for figures any user of the page may see (:data:`SHARED_OUTPUTS`)."""
     import streamlit as st
 
     if table.empty:
         st.info("No rows match these filters.")
     elif len(table) <= HTML_TABLE_MAX_ROWS:
-        html_table.draw(_html_table_parts(table))
+        html_table.draw((_kept_html_table_parts if keep else _html_table_parts)(table))
     else:
         st.dataframe(_arrow_safe(table), hide_index=True, width="stretch")
 
 
-@memo.by_content()
 def _html_table_parts(table: pd.DataFrame) -> html_table.ArrowParts:
     return html_table.arrow_parts(_for_html_table(table))
+
+
+# Figures whose tables and charts are kept by content and shared between sessions (portal.memo): the
+# aggregate and published ones, which every user of a page sees alike. Record-level and identifiable
+# tables are never kept, so they do not outlive the page that shows them (as portal.queries never caches
+# identifiable results).
+SHARED_OUTPUTS = frozenset({"aggregate", "published"})
+_kept_csv_bytes = memo.by_content()(csv_bytes)
+_kept_excel_bytes = memo.by_content()(excel_bytes)
+_kept_html_table_parts = memo.by_content()(_html_table_parts)
 
 
 def _for_html_table(table: pd.DataFrame) -> pd.DataFrame:

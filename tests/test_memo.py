@@ -73,3 +73,36 @@ def test_results_are_shared_safely_between_threads():
         thread.join()
     assert sorted(results) == sorted(f"n\n{i % 5}\n".encode() for i in range(200))
     assert len(calls) < 200
+
+
+def _kept_values():
+    return [value for cache in (ui._kept_csv_bytes.cache, ui._kept_excel_bytes.cache,
+                                ui._kept_html_table_parts.cache) for value in cache._data.values()]
+
+
+def _clear_kept():
+    for cache in (ui._kept_csv_bytes.cache, ui._kept_excel_bytes.cache, ui._kept_html_table_parts.cache,
+                  ui._chart_specs):
+        cache.clear()
+
+
+def test_record_level_and_identifiable_tables_are_never_kept(on_small_demo):
+    """Shared caches hold only figures every user of a page sees alike; a clinician's own list (record level)
+    and a GP's cohort (identifiable) must not outlive the page that shows them."""
+    from tests.conftest import run_page_as
+    from tests.journey_checks import users
+
+    _clear_kept()
+    everyone = users()
+    gp_page = run_page_as("gp_cohort_finder", everyone["gp"])
+    assert not gp_page.exception, gp_page.exception
+    assert gp_page.get("arrow_table") or gp_page.dataframe, "the cohort list was drawn"
+    assert _kept_values() == [] and len(ui._chart_specs) == 0
+
+    clinician_page = run_page_as("waiting_lists", everyone["clinician"])
+    assert not clinician_page.exception, clinician_page.exception
+    assert any("Your list" in header.value for header in clinician_page.header)
+    kept = _kept_values()
+    assert kept, "the page's aggregate blocks are kept"
+    assert not any(b"Pseudonymous ID" in value for value in kept if isinstance(value, bytes))
+    assert not any(b"Pseudonymous ID" in part for value in kept if isinstance(value, tuple) for part in value)

@@ -151,7 +151,7 @@ for chart in charts():  # Streamlit's own drawing, as ui.draw_chart would set it
     st.altair_chart(theme.unvalidated(chart), theme=None, width="stretch")
 for _ in range(2):  # the portal's: converted the first time, from the kept spec the second
     for chart in charts():
-        ui.draw_chart(chart, "Alt text")
+        ui.draw_chart(chart, "Alt text", keep=True)
 """
 
 
@@ -183,9 +183,9 @@ def test_a_different_chart_is_never_served_from_another_charts_spec():
         drawn.description = description
         return drawn
 
-    first = ui.vega_lite_spec(chart([1, 2], "One"))
-    assert ui.vega_lite_spec(chart([1, 2], "One")) == first
-    assert ui.vega_lite_spec(chart([1, 3], "One"))["datasets"] != first["datasets"]
-    assert ui.vega_lite_spec(chart([1, 2], "Two"))["description"] == "Two"
+    first = ui.vega_lite_spec(chart([1, 2], "One"), keep=True)
+    assert ui.vega_lite_spec(chart([1, 2], "One"), keep=True) == first
+    assert ui.vega_lite_spec(chart([1, 3], "One"), keep=True)["datasets"] != first["datasets"]
+    assert ui.vega_lite_spec(chart([1, 2], "Two"), keep=True)["description"] == "Two"
     del first["datasets"], first["description"]  # Streamlit takes the data out of the spec it is given
-    assert ui.vega_lite_spec(chart([1, 2], "One"))["datasets"], "the kept spec must not be changed by its users"
+    assert ui.vega_lite_spec(chart([1, 2], "One"), keep=True)["datasets"], "the kept spec must not be changed by its users"
