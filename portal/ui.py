@@ -214,8 +214,10 @@ def vega_lite_spec(chart, keep: bool = False) -> dict:
     chart's content (see :data:`SHARED_OUTPUTS` for which charts may be).
 
     Turning an Altair chart into a spec cost 4-12 ms a chart on every rerun (Altair's ``to_dict``, then Arrow
-    for its data), under a lock Streamlit holds for the whole process; most reruns draw the same charts as a
-    moment before. The key is a hash of the pickled chart (its data, encodings, title and text alternative;
+    for its data), under a lock Streamlit holds for the whole process, and many reruns draw charts identical
+    to ones drawn before (a filter only one block uses, a page opened again, colleagues on the same view).
+    The conversion is Streamlit's own, the one ``st.altair_chart`` calls; tests/test_ui.py compares the
+    messages of the two ways of drawing. The key is a hash of the pickled chart (its data, encodings, title and text alternative;
     see ``portal.memo``), so a hit is the spec of an identical chart. A chart that cannot be pickled (a map
     whose boundaries are added late, ``theme.with_late_values``) is converted every time. The spec skips
     Altair's JSON-schema validation, which cost about 30 ms a chart; tests/test_chart_specs.py validates

@@ -127,3 +127,40 @@ def test_a_worker_that_stops_stops_the_whole_pool(pool_server):
     assert not alive, f"left running: {[p.cmdline() for p in alive]}"
     with pytest.raises(requests.ConnectionError):
         requests.get(url + "/_stcore/health", timeout=5)
+
+
+def test_a_public_port_already_in_use_stops_the_pool_with_a_message(small_demo, tmp_path):
+    import socket
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(small_demo, data_dir)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        log = tmp_path / "serve.log"
+        with open(log, "w") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "portal", "serve", "--no-build", "--no-demo-users", "--port", str(port),
+                 "--workers", "2"],
+                cwd=config.REPO_ROOT, env={**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)},
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            assert process.wait(timeout=180) == 1
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    output = log.read_text()
+    assert "HAProxy exited at start" in output, output
+    assert not _processes_serving(data_dir), "the workers started before HAProxy failed are stopped"
+
+
+def _processes_serving(data_dir) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("SEND_PORTAL_DATA_DIR") == str(data_dir):
+                found.append(process)
+        except psutil.Error:
+            pass
+    return found
