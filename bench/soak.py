@@ -20,13 +20,14 @@ MB = 2**20
 DEFAULT_GROWTH_BOUND_MB = 150
 
 
-def soak(data_dir: Path, users: int, seconds: float, think_s=(1.0, 3.0), sample_every_s: float = 1.0) -> LoadResult:
-    """Run the soak against a fresh server on ``data_dir`` (which must hold published marts)."""
+def soak(data_dir: Path, users: int, seconds: float, think_s=(1.0, 3.0), sample_every_s: float = 1.0,
+         workers: int = 1) -> LoadResult:
+    """Run the soak against a fresh server (``serve --workers``) on ``data_dir`` (which must hold published marts)."""
     os.environ["SEND_PORTAL_DATA_DIR"] = str(data_dir)
     from portal import demo_users
 
     demo_users.ensure_demo_users()
-    with PortalServer(data_dir) as server:
+    with PortalServer(data_dir, workers=workers) as server:
         cfg = LoadConfig(users=users, duration_s=seconds, think_s=think_s, ramp_s=min(10.0, users * 0.2),
                          warm_up=True)
         return run_load(server, cfg, sample_every_s=sample_every_s)
@@ -66,7 +67,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scale", default="county", choices=["small", "county", "national"])
     parser.add_argument("--data-root", type=Path, default=Path("/tmp/send-portal-bench"))
     parser.add_argument("--growth-bound-mb", type=float, default=DEFAULT_GROWTH_BOUND_MB)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="server processes, as `portal serve --workers` (default: one per CPU core)")
     args = parser.parse_args(argv)
+    from bench.runner import default_workers
+
+    workers = args.workers or default_workers()
     data_dir = args.data_root / args.scale
     if not (data_dir / "marts" / "CURRENT").exists():
         from bench.build import build
@@ -76,8 +82,9 @@ def main(argv: list[str]) -> int:
         if not built.ok:
             print(f"The build failed:\n{built.output_tail}")
             return 1
-    print(f"Soak: {args.users} sessions for {args.minutes:g} minutes on {data_dir} ...", flush=True)
-    result = soak(data_dir, args.users, args.minutes * 60)
+    print(f"Soak: {args.users} sessions for {args.minutes:g} minutes on {data_dir}, {workers} server "
+          f"process(es) ...", flush=True)
+    result = soak(data_dir, args.users, args.minutes * 60, workers=workers)
     print(describe(result))
     problems = judge(result, args.growth_bound_mb)
     for problem in problems:

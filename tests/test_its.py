@@ -159,3 +159,16 @@ def test_the_ar1_fit_refuses_a_series_too_short_for_it():
     design = pd.DataFrame({"const": 1.0, "t": [0.0, 1.0, 2.0, 3.0], "after": [0.0, 0.0, 1.0, 1.0]})
     with pytest.raises(ValueError):
         _fit_ar1(np.array([1.0, 2.0, 4.0, 5.0]), design)
+
+
+def test_a_flat_series_finds_no_change_without_warnings():
+    """A small group with no events at all gives a series of zeros: no change, and nothing in the server log."""
+    import warnings
+
+    for value in (0.0, 5.0):
+        flat = pd.DataFrame({"month": MONTHS, "value": value})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = fit_its(flat, CHANGE)
+        for effect in (result.level_change, result.slope_change, result.effect_at_end):
+            assert abs(effect.estimate) < 1e-9 and not effect.excludes_zero and effect.p_value == 1.0

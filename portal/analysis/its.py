@@ -171,7 +171,8 @@ def fit_its(
         "segment": np.where(data["after"].to_numpy() == 1, "after", "before"),
     })
     baseline = float(np.asarray(counterfactual)[data["after"].to_numpy() == 1][0])
-    dw = float(durbin_watson(fit.resid))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a flat series (no events in a small group) has
+        dw = float(durbin_watson(fit.resid))               # no residuals: no statistic, not a log warning
 
     result = ITSResult(
         intervention=cut.date(),
@@ -294,9 +295,13 @@ def _contrast(fit, weights: dict[str, float], alpha: float) -> tuple[float, floa
     vector = np.array([weights.get(name, 0.0) for name in fit.params.index])
     estimate = float(vector @ np.asarray(fit.params))
     cov = fit.cov if isinstance(fit, Ar1Fit) else np.asarray(fit.cov_params())
-    se = float(math.sqrt(vector @ cov @ vector))
+    se = float(math.sqrt(max(float(vector @ cov @ vector), 0.0)))
+    if se <= 1e-9 * max(1.0, abs(estimate)):
+        # An exact fit (a flat series: no events in a small group): what is left is rounding, not a change.
+        estimate = 0.0 if abs(estimate) < 1e-9 else estimate
+        return estimate, estimate, estimate, 1.0 if estimate == 0 else 0.0
     t_crit = float(stats.t.ppf(1 - alpha / 2, fit.df_resid))
-    p = float(2 * stats.t.sf(abs(estimate / se), fit.df_resid)) if se > 0 else 0.0
+    p = float(2 * stats.t.sf(abs(estimate / se), fit.df_resid))
     return estimate, estimate - t_crit * se, estimate + t_crit * se, p
 
 
