@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from bench.server import free_port
+from portal.ports import free_loopback_port
 
 # Sensible settings for an analytical workload on this machine: a good share of memory for caching,
 # enough work memory for sorts and hashes, parallel workers for the two cores, and no durability costs
@@ -69,7 +69,7 @@ def available() -> bool:
 
 class TempPostgres:
     def __init__(self, port: int | None = None):
-        self.port = port or free_port()
+        self.port = port or free_loopback_port()
         self.root: Path | None = None
         self._as_postgres_user = os.geteuid() == 0
 

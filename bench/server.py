@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,11 +19,8 @@ import psutil
 import requests
 
 from portal import config
+from portal.ports import free_loopback_port
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PortalServer:
@@ -33,7 +29,7 @@ class PortalServer:
     def __init__(self, data_dir: Path, port: int | None = None, startup_timeout: float = 90.0,
                  log_path: Path | None = None, extra_env: dict[str, str] | None = None, workers: int = 1):
         self.data_dir = Path(data_dir)
-        self.port = port or free_port()
+        self.port = port or free_loopback_port()
         self.startup_timeout = startup_timeout
         self.log_path = log_path or Path(tempfile.gettempdir()) / f"portal-bench-{self.port}.log"
         self.extra_env = extra_env or {}

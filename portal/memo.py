@@ -55,14 +55,18 @@ def content_key(*parts) -> bytes:
 
 
 def by_content(size: int = 1024):
-    """Decorator: keep ``fn(*args)`` by the content of ``args`` (positional, picklable, result immutable)."""
+    """Decorator: keep ``fn(*args)`` by the content of ``args`` (positional; the result immutable or copied by
+    callers). Arguments that cannot be pickled are passed through to ``fn`` every time."""
 
     def decorate(fn):
         cache = LRU(size)
 
         @functools.wraps(fn)
         def cached(*args):
-            key = content_key(*args)
+            try:
+                key = content_key(*args)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                return fn(*args)  # arguments that cannot be pickled (one holding a function) are not kept
             result = cache.get(key)
             if result is None:
                 result = fn(*args)

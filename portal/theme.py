@@ -6,9 +6,8 @@ red-green or blue-yellow colour blindness; charts with more than two series must
 second channel (line dash, point shape, or direct labels), which :func:`dash_scale` helps with. Never
 let colour alone carry meaning.
 
-Use: ``st.altair_chart(chart, theme=None, ...)`` (``portal.ui.indicator_block`` does this) so Streamlit
-does not override the theme. Fixed meanings: :data:`SEND_STATUS_COLOURS` keeps EHCP / SEN support /
-No SEND the same colour on every page.
+Draw charts with ``portal.ui.draw_chart`` (``theme=None``, so Streamlit does not override the theme).
+Fixed meanings: :data:`SEND_STATUS_COLOURS` keeps EHCP / SEN support / No SEND the same colour on every page.
 """
 from __future__ import annotations
 

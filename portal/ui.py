@@ -26,7 +26,6 @@ tables and downloads show ``*`` with the note from ``portal.suppression.SUPPRESS
 from __future__ import annotations
 
 import logging
-import pickle
 import re
 from pathlib import Path
 from typing import Mapping
@@ -206,9 +205,6 @@ def draw_chart(chart, alt_text: str, keep: bool = False) -> None:
     st.vega_lite_chart(vega_lite_spec(chart, keep), theme=None, width="stretch")
 
 
-_chart_specs = memo.LRU(256)
-
-
 def vega_lite_spec(chart, keep: bool = False) -> dict:
     """The spec ``st.altair_chart`` would send for ``chart`` (data as Arrow bytes); with ``keep``, kept by the
     chart's content (see :data:`SHARED_OUTPUTS` for which charts may be).
@@ -217,28 +213,24 @@ def vega_lite_spec(chart, keep: bool = False) -> dict:
     for its data), under a lock Streamlit holds for the whole process, and many reruns draw charts identical
     to ones drawn before (a filter only one block uses, a page opened again, colleagues on the same view).
     The conversion is Streamlit's own, the one ``st.altair_chart`` calls; tests/test_ui.py compares the
-    messages of the two ways of drawing. The key is a hash of the pickled chart (its data, encodings, title and text alternative;
-    see ``portal.memo``), so a hit is the spec of an identical chart. A chart that cannot be pickled (a map
-    whose boundaries are added late, ``theme.with_late_values``) is converted every time. The spec skips
-    Altair's JSON-schema validation, which cost about 30 ms a chart; tests/test_chart_specs.py validates
-    every chart every page draws instead. A shallow copy is returned: Streamlit removes the data from the top
-    level of the spec it is given; the one change it makes deeper down (a null colour legend title becomes
-    " ") makes the kept spec what Streamlit would send anyway, every time.
+    messages of the two ways of drawing. The key is a hash of the pickled chart (its data, encodings, title
+    and text alternative; see ``portal.memo``), so a hit is the spec of an identical chart. A chart that
+    cannot be pickled (a map whose boundaries are added late, ``theme.with_late_values``) is converted every
+    time. The spec skips Altair's JSON-schema validation, which cost about 30 ms a chart;
+    tests/test_chart_specs.py validates every chart every page draws instead. A shallow copy is returned:
+    Streamlit removes the data from the top level of the spec it is given; the one change it makes deeper
+    down (a null colour legend title becomes " ") makes the kept spec what Streamlit would send anyway.
     """
+    return dict((_kept_vega_lite_spec if keep else _converted_spec)(chart))
+
+
+def _converted_spec(chart) -> dict:
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
-    key = None
-    if keep:
-        try:
-            key = memo.content_key(chart)
-        except (pickle.PicklingError, TypeError, AttributeError):
-            pass
-    spec = _chart_specs.get(key) if key is not None else None
-    if spec is None:
-        spec = _convert_altair_to_vega_lite_spec(theme.unvalidated(chart))
-        if key is not None:
-            _chart_specs.put(key, spec)
-    return dict(spec)
+    return _convert_altair_to_vega_lite_spec(theme.unvalidated(chart))
+
+
+_kept_vega_lite_spec = memo.by_content(256)(_converted_spec)
 
 
 def indicator_block(

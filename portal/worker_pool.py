@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 import requests
 
 from portal import config
+from portal.ports import free_loopback_ports
 
 WORKER_COOKIE = "portal_worker"
 HEALTH_PATH = "/_stcore/health"
@@ -37,18 +37,6 @@ HEALTH_PATH = "/_stcore/health"
 
 class PoolError(RuntimeError):
     """The pool could not start; the message says why, for the person who ran ``serve``."""
-
-
-def free_loopback_ports(count: int) -> list[int]:
-    """Ports the workers can listen on (all held open together, so no two are the same)."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def haproxy_config(address: str, port: int, worker_ports: list[int]) -> str:

@@ -82,7 +82,7 @@ def _kept_values():
 
 def _clear_kept():
     for cache in (ui._kept_csv_bytes.cache, ui._kept_excel_bytes.cache, ui._kept_html_table_parts.cache,
-                  ui._chart_specs):
+                  ui._kept_vega_lite_spec.cache):
         cache.clear()
 
 
@@ -97,7 +97,7 @@ def test_record_level_and_identifiable_tables_are_never_kept(on_small_demo):
     gp_page = run_page_as("gp_cohort_finder", everyone["gp"])
     assert not gp_page.exception, gp_page.exception
     assert gp_page.get("arrow_table") or gp_page.dataframe, "the cohort list was drawn"
-    assert _kept_values() == [] and len(ui._chart_specs) == 0
+    assert _kept_values() == [] and len(ui._kept_vega_lite_spec.cache) == 0
 
     clinician_page = run_page_as("waiting_lists", everyone["clinician"])
     assert not clinician_page.exception, clinician_page.exception
@@ -106,3 +106,18 @@ def test_record_level_and_identifiable_tables_are_never_kept(on_small_demo):
     assert kept, "the page's aggregate blocks are kept"
     assert not any(b"Pseudonymous ID" in value for value in kept if isinstance(value, bytes))
     assert not any(b"Pseudonymous ID" in part for value in kept if isinstance(value, tuple) for part in value)
+
+
+def test_arguments_that_cannot_be_pickled_are_computed_each_time_not_kept():
+    calls = []
+
+    @memo.by_content(size=8)
+    def name_of(thing) -> str:
+        calls.append(1)
+        return thing.__name__
+
+    def local_function():  # a function defined in a function cannot be pickled
+        pass
+
+    assert name_of(local_function) == name_of(local_function) == "local_function"
+    assert len(calls) == 2 and len(name_of.cache) == 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,17 +10,12 @@ import requests
 
 from portal import config, ops, store
 from portal.demo_users import DEMO_USERS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from portal.ports import free_loopback_port
 
 
 def test_serve_builds_the_demo_then_serves_it(tmp_path):
     data_dir = tmp_path / "data"
-    port = free_port()
+    port = free_loopback_port()
     log = tmp_path / "serve.log"
     env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}
     with open(log, "w") as out:

@@ -13,7 +13,7 @@ import pytest
 from streamlit.runtime.scriptrunner.exec_code import modified_sys_path
 
 from bench.load import run_async
-from bench.server import free_port
+from portal.ports import free_loopback_port
 from bench.ws_client import StreamlitSession, wait_until_healthy
 from portal import config, queries, server_tuning
 from portal.commands.serve import streamlit_command
@@ -46,7 +46,7 @@ SAMPLING_SCRIPT = textwrap.dedent('''
 def _serve(tmp_path, script, env: dict, scenario) -> str:
     """Start the production server command on ``script``, run ``scenario(url)`` against it, stop it and
     return its log."""
-    port = free_port()
+    port = free_loopback_port()
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
         server = subprocess.Popen(streamlit_command(port, "127.0.0.1", script), cwd=config.REPO_ROOT,

@@ -160,11 +160,11 @@ def test_charts_are_sent_as_streamlit_sends_them_whether_kept_or_not(tmp_path):
 
     script = tmp_path / "charts.py"
     script.write_text(CHARTS)
-    ui._chart_specs.clear()
+    ui._kept_vega_lite_spec.cache.clear()
     at = AppTest.from_file(str(script), default_timeout=30).run()
     assert not at.exception, at.exception
     drawn = [chart.proto for chart in at.get("arrow_vega_lite_chart")]
-    assert len(drawn) == 6 and len(ui._chart_specs) == 2
+    assert len(drawn) == 6 and len(ui._kept_vega_lite_spec.cache) == 2
     streamlits, first, kept = drawn[:2], drawn[2:4], drawn[4:]
     for theirs, ours_first, ours_kept in zip(streamlits, first, kept):
         for ours in (ours_first, ours_kept):

@@ -19,7 +19,8 @@ import requests
 from bench.load import run_async
 from bench.ws_client import StreamlitSession
 from portal import config, worker_pool
-from portal.worker_pool import WORKER_COOKIE, PoolError, WorkerPool, free_loopback_ports, haproxy_config
+from portal.ports import free_loopback_ports
+from portal.worker_pool import WORKER_COOKIE, PoolError, WorkerPool, haproxy_config
 
 
 def test_haproxy_accepts_the_configuration(tmp_path):
@@ -37,11 +38,6 @@ def test_configuration_keeps_each_browser_on_one_worker():
     servers = [line.split() for line in text.splitlines() if line.strip().startswith("server ")]
     assert [(s[2], s[4]) for s in servers] == [("127.0.0.1:40001", "worker1"), ("127.0.0.1:40002", "worker2")]
     assert all("check" in s for s in servers), "a stopped worker must be taken out of the rotation"
-
-
-def test_ports_are_distinct_and_free():
-    ports = free_loopback_ports(4)
-    assert len(set(ports)) == 4 and all(1024 < p < 65536 for p in ports)
 
 
 def test_several_workers_without_haproxy_is_refused_with_a_clear_message(monkeypatch, capsys):

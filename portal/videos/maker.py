@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 import yaml
 
 from portal import config, navigation, walkthrough
+from portal.ports import free_loopback_port
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 # Part of every video's hash: change it when the way videos are made changes, so all are remade.
@@ -384,12 +384,6 @@ def make_one(script: VideoScript, browser, base_url: str) -> dict[str, Path]:
 
 
 # ----------------------------------------------------------------------------------------------- server
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def ensure_demo_data(data_dir: Path) -> None:
     """The small synthetic demo in its own data directory (never the portal's live data)."""
     if (data_dir / "marts" / "CURRENT").exists():
@@ -404,7 +398,7 @@ def portal_server(data_dir: Path, log_path: Path):
     """``python -m portal serve`` over ``data_dir`` on a free port (demo users made as in production)."""
     import requests
 
-    port = _free_port()
+    port = free_loopback_port()
     env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}
     with open(log_path, "w") as log:
         process = subprocess.Popen([sys.executable, "-m", "portal", "serve", "--port", str(port), "--no-build"],

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import requests
 
 from portal import config, ops
 from portal.demo_users import DEMO_USERS, demo_password
+from portal.ports import free_loopback_port
 from tests.browser.helpers import wait_for_portal, wait_until_idle
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,12 +55,6 @@ class PortalServer:
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _data_dir_holding_marts(path: Path) -> Path:
     for candidate in (path, *path.parents):
         if (candidate / "marts" / "CURRENT").exists():
@@ -76,7 +70,7 @@ def portal_server(small_demo, tmp_path_factory) -> PortalServer:
         [n for n in names if n in _NOT_COPIED] if Path(folder) == source else []))
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "browser-portal-server.log"
-    port = _free_port()
+    port = free_loopback_port()
     env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}
     with open(log, "w") as log_file:
         process = subprocess.Popen(
