@@ -11,6 +11,7 @@ The chart embeds the features inline, so it needs no tile server or internet con
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -215,33 +216,96 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+BOUNDARY_LAYERS = ("fill", "borders", "outline")
+
+
 def _geo_data(layer: str) -> alt.InlineData:
-    """The features as inline data for one layer.
+    """A placeholder for the features, as inline data for one layer.
 
     Each layer gets its own *named* InlineData object on purpose. Altair moves unnamed inline values into
     top-level ``datasets`` (which Streamlit replaces with its own Arrow datasets, so the shapes vanish) and
     hoists data shared by every layer to the top level (which Streamlit flattens into a table). A named,
     per-layer object is left where it is and reaches the browser as plain GeoJSON.
 
-    The chart holds an empty collection; ``choropleth`` has ``to_dict`` put the real one in (see
-    ``theme.with_late_values``), so Altair's many copies while it builds the layers do not copy the geometry.
+    The chart holds an empty collection, and :meth:`Choropleth.with_boundaries` puts the real one into the
+    finished spec, so Altair's many copies while it builds the layers never copy the geometry (about 0.5 s of
+    every Sleep services rerun at national scale, 106 localities, when the layers held it).
     """
     return alt.InlineData(values={"type": "FeatureCollection", "features": []}, name=f"boundaries_{layer}",
                           format=alt.DataFormat(property="features", type="json"))
 
 
+@dataclass(frozen=True)
+class MapLayout:
+    """Everything that shapes a choropleth except the boundaries and their values. It is hashable and holds
+    no one's data (area names and label positions come from the boundary file), so a map's spec can be kept
+    by its layout for every user."""
+
+    value_column: str
+    value_title: str
+    highlight: tuple[str, ...]
+    tooltip: tuple[tuple[str, str, str], ...]
+    area_title: str
+    description: str
+    height: int
+    labels: tuple[tuple[str, float, float], ...]  # (area, lon, lat) of each outlined area
+
+
+@dataclass(frozen=True, eq=False)
+class Choropleth:
+    """A choropleth to draw: its layout, and the boundaries carrying this run's values.
+
+    Building the map's Altair layers and turning them into a spec took about 25 ms of every Sleep services
+    rerun (cProfile, county), whatever the filters. The layout takes few distinct values (which areas are
+    outlined), so ``portal.ui`` keeps the spec of each layout and only the boundaries are put in per run."""
+
+    layout: MapLayout
+    collection: dict
+
+    def chart(self) -> alt.LayerChart:
+        """The Altair chart of the layout; its boundary layers hold empty placeholders."""
+        return layout_chart(self.layout)
+
+    def with_boundaries(self, spec: dict) -> dict:
+        """A copy of ``spec`` (a spec of this layout) with the boundaries in every boundaries_* data object.
+        ``spec`` itself is not changed, so a kept spec can serve every run."""
+        return _with_values(spec, {f"boundaries_{layer}": self.collection for layer in BOUNDARY_LAYERS})
+
+    def to_dict(self, **kwargs) -> dict:
+        """The whole Vega-Lite spec, boundaries included (as ``alt.Chart.to_dict``)."""
+        return self.with_boundaries(self.chart().to_dict(**kwargs))
+
+
+def _with_values(node, values_by_name: dict):
+    if isinstance(node, dict):
+        if node.get("name") in values_by_name and "values" in node:
+            return {**node, "values": values_by_name[node["name"]]}
+        return {key: _with_values(value, values_by_name) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_values(value, values_by_name) for value in node]
+    return node
+
+
 def choropleth(collection: dict, value_column: str, value_title: str, highlight: Iterable[str] = (),
                tooltip: Iterable[tuple[str, str, str]] = (), area_title: str = "Area",
-               description: str = "", height: int = 420) -> alt.LayerChart:
+               description: str = "", height: int = 420) -> Choropleth:
     """A choropleth of ``value_column`` with the ``highlight`` areas outlined thickly and named.
 
     ``tooltip`` is a list of (property, title, Vega-Lite type) beyond area and value. Areas with no value
     (suppressed or missing) are drawn in light grey, so a gap never looks like a low rate.
     """
-    highlight = list(highlight)
-    tips = [alt.Tooltip("properties.area:N", title=area_title),
+    highlight = tuple(highlight)
+    layout = MapLayout(value_column, value_title, highlight, tuple(tuple(tip) for tip in tooltip), area_title,
+                       description, height, label_points(collection, highlight) if highlight else ())
+    return Choropleth(layout, collection)
+
+
+def layout_chart(layout: MapLayout) -> alt.LayerChart:
+    """The Altair layers of a choropleth layout (see :func:`choropleth`), boundaries as placeholders."""
+    value_column, value_title = layout.value_column, layout.value_title
+    tips = [alt.Tooltip("properties.area:N", title=layout.area_title),
             alt.Tooltip(f"properties.{value_column}:Q", title=value_title, format=",.1f")]
-    tips += [alt.Tooltip(f"properties.{prop}:{kind}", title=title) for prop, title, kind in tooltip]
+    tips += [alt.Tooltip(f"properties.{prop}:{kind}", title=title) for prop, title, kind in layout.tooltip]
     has_value = f"isValid(datum.properties.{value_column})"
     filled = alt.Chart(_geo_data("fill")).mark_geoshape(strokeWidth=0).encode(
         color=theme.colour_if(
@@ -258,15 +322,15 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
         filled=False, stroke="#FFFFFF", strokeWidth=1.5, aria=False,  # decoration: the fill layer is labelled
     ).project(type="mercator")
     layers = [filled, borders]
-    if highlight:
+    if layout.highlight:
         outline = alt.Chart(_geo_data("outline")).mark_geoshape(
             filled=False, stroke="#212B32", strokeWidth=3,
-        ).transform_filter(alt.FieldOneOfPredicate(field="properties.area", oneOf=highlight)).encode(
+        ).transform_filter(alt.FieldOneOfPredicate(field="properties.area", oneOf=list(layout.highlight))).encode(
             tooltip=tips,
         ).project(type="mercator")
         layers.append(outline)
-        labels = area_labels(collection, highlight)
-        if not labels.empty:
+        if layout.labels:
+            labels = pd.DataFrame(list(layout.labels), columns=LABEL_COLUMNS)
             # a white halo under dark text keeps the names readable on any shade
             for halo in (True, False):
                 layers.append(alt.Chart(labels).mark_text(
@@ -274,14 +338,22 @@ def choropleth(collection: dict, value_column: str, value_title: str, highlight:
                     **({"stroke": "#FFFFFF", "strokeWidth": 3} if halo else {}),
                 ).encode(longitude=alt.Longitude("lon:Q"), latitude=alt.Latitude("lat:Q"), text=alt.Text("area:N"))
                     .project(type="mercator"))
-    chart = alt.layer(*layers).properties(height=height)
-    if description:
-        chart = chart.properties(description=description)
-    return theme.with_late_values(chart, {f"boundaries_{layer}": collection for layer in ("fill", "borders", "outline")})
+    chart = alt.layer(*layers).properties(height=layout.height)
+    if layout.description:
+        chart = chart.properties(description=layout.description)
+    return chart
+
+
+LABEL_COLUMNS = ["area", "lon", "lat"]
 
 
 def area_labels(collection: dict, names: Iterable[str] | None = None) -> pd.DataFrame:
     """A label point per area (mean of its largest ring's vertices), for text labels on the map."""
+    return pd.DataFrame(list(label_points(collection, names)), columns=LABEL_COLUMNS)
+
+
+def label_points(collection: dict, names: Iterable[str] | None = None) -> tuple[tuple[str, float, float], ...]:
+    """(area, lon, lat) of each area's label point (see :func:`area_labels`)."""
     wanted = set(names) if names is not None else None
     rows = []
     for feature in collection["features"]:
@@ -291,9 +363,8 @@ def area_labels(collection: dict, names: Iterable[str] | None = None) -> pd.Data
         ring = _largest_ring(feature.get("geometry"))
         if ring:
             points = ring[:-1] or ring
-            rows.append({"area": area, "lon": sum(p[0] for p in points) / len(points),
-                         "lat": sum(p[1] for p in points) / len(points)})
-    return pd.DataFrame(rows, columns=["area", "lon", "lat"])
+            rows.append((area, sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)))
+    return tuple(rows)
 
 
 def _largest_ring(geometry: dict | None) -> list | None:

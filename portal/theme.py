@@ -112,37 +112,6 @@ def unvalidated(chart):
     return chart
 
 
-def with_late_values(chart, values_by_name: dict):
-    """The same chart, whose ``to_dict()`` puts ``values_by_name[name]`` into each inline data object of that
-    name, which the chart itself holds only as a placeholder.
-
-    Altair deep-copies every object in a chart many times while it builds layers and properties. For a map
-    whose layers hold the boundaries inline, that was about 0.5 s of every rerun of Sleep services at national
-    scale (106 localities); the placeholder is copied instead and the geometry is added once, to the finished
-    spec. Anything that copies the chart afterwards (``properties()``, layering) drops the values: add them
-    last, as ``portal.ui.draw_chart`` leaves them in place."""
-    to_dict = chart.to_dict
-
-    def to_dict_with_values(*args, **kwargs):
-        return _fill_values(to_dict(*args, **kwargs), values_by_name)
-
-    object.__setattr__(chart, "to_dict", to_dict_with_values)
-    return chart
-
-
-def _fill_values(node, values_by_name: dict):
-    if isinstance(node, dict):
-        if node.get("name") in values_by_name and "values" in node:
-            node["values"] = values_by_name[node["name"]]
-            return node  # a data object: nothing named inside it, and the geometry needs no walking
-        for value in node.values():
-            _fill_values(value, values_by_name)
-    elif isinstance(node, list):
-        for value in node:
-            _fill_values(value, values_by_name)
-    return node
-
-
 def colour_if(test, when_true, otherwise) -> alt.ColorValue:
     """A colour that changes where ``test`` holds (a Vega expression, ``alt.datum`` comparison or
     predicate): ``alt.condition(...)`` as a typed channel. ``when_true`` is a colour or an ``alt.Color``

@@ -32,7 +32,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, html_table, markdown, memo, queries, suppression, textfiles, walkthrough, xlsx
+from portal import config, html_table, maps, markdown, memo, queries, suppression, textfiles, walkthrough, xlsx
 from portal import filters as global_filters
 from portal import theme  # registers and enables the NHS Altair theme on import
 from portal.roles import User
@@ -196,13 +196,17 @@ def draw_chart(chart, alt_text: str, keep: bool = False) -> None:
     ``chart.properties(...)`` would deep-copy the whole chart, about 3% of a Waiting lists rerun. Pages build
     a new chart for every draw. The chart goes to the browser as the Vega-Lite spec ``st.altair_chart`` makes
     of it (see :func:`vega_lite_spec`; ``keep`` only for figures any user of the page may see), through
-    ``st.vega_lite_chart``.
+    ``st.vega_lite_chart``. A map (``maps.Choropleth``) has them set on its spec, a copy of its layout's.
     """
     import streamlit as st
 
-    chart.description = alt_text[:1000]
-    chart.usermeta = {"embedOptions": {"actions": False}}
-    st.vega_lite_chart(vega_lite_spec(chart, keep), theme=None, width="stretch")
+    about = {"description": alt_text[:1000], "usermeta": {"embedOptions": {"actions": False}}}
+    if isinstance(chart, maps.Choropleth):
+        spec = {**vega_lite_spec(chart), **about}
+    else:
+        chart.description, chart.usermeta = about["description"], about["usermeta"]
+        spec = vega_lite_spec(chart, keep)
+    st.vega_lite_chart(spec, theme=None, width="stretch")
 
 
 def vega_lite_spec(chart, keep: bool = False) -> dict:
@@ -214,13 +218,16 @@ def vega_lite_spec(chart, keep: bool = False) -> dict:
     to ones drawn before (a filter only one block uses, a page opened again, colleagues on the same view).
     The conversion is Streamlit's own, the one ``st.altair_chart`` calls; tests/test_ui.py compares the
     messages of the two ways of drawing. The key is a hash of the pickled chart (its data, encodings, title
-    and text alternative; see ``portal.memo``), so a hit is the spec of an identical chart. A chart that
-    cannot be pickled (a map whose boundaries are added late, ``theme.with_late_values``) is converted every
-    time. The spec skips Altair's JSON-schema validation, which cost about 30 ms a chart;
-    tests/test_chart_specs.py validates every chart every page draws instead. A shallow copy is returned:
+    and text alternative; see ``portal.memo``), so a hit is the spec of an identical chart. A map's spec is
+    kept by its layout whatever ``keep`` says (the layout holds no one's figures), and its boundaries and
+    values are put into a copy (``maps.Choropleth``). The spec skips Altair's JSON-schema validation, which
+    cost about 30 ms a chart; tests/test_chart_specs.py validates every chart every page draws instead. A
+    shallow copy is returned:
     Streamlit removes the data from the top level of the spec it is given; the one change it makes deeper
     down (a null colour legend title becomes " ") makes the kept spec what Streamlit would send anyway.
     """
+    if isinstance(chart, maps.Choropleth):
+        return chart.with_boundaries(_kept_map_layout_spec(chart.layout))
     return dict((_kept_vega_lite_spec if keep else _converted_spec)(chart))
 
 
@@ -231,6 +238,11 @@ def _converted_spec(chart) -> dict:
 
 
 _kept_vega_lite_spec = memo.by_content(256)(_converted_spec)
+
+
+@memo.by_content(64)
+def _kept_map_layout_spec(layout: maps.MapLayout) -> dict:
+    return _converted_spec(maps.layout_chart(layout))
 
 
 def indicator_block(

@@ -123,7 +123,7 @@ def test_the_page_map_carries_every_boundary_though_the_chart_object_holds_none(
 
     boundaries = journey.load_locality_boundaries(store.current_version().path)
     chart = journey.need_map(_need(), boundaries)
-    held = [layer.data.values["features"] for layer in chart.layer if hasattr(layer.data, "values")
+    held = [layer.data.values["features"] for layer in chart.chart().layer if hasattr(layer.data, "values")
             and isinstance(layer.data.values, dict)]
     assert held and all(features == [] for features in held), "the chart object holds placeholders only"
     at = run_page_as("sleep_services", users()["commissioner"])

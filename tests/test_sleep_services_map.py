@@ -116,6 +116,43 @@ def test_choropleth_joins_values_and_highlights_areas():
     assert labels.to_dict("records") == [{"area": "West", "lon": 10.5, "lat": 50.5}]
 
 
+def _rates(collection, west, east):
+    values = pd.DataFrame({"area": ["West", "East"], "rate": [west, east]})
+    return maps.join_values(collection, values, "area", ["rate"])
+
+
+def _boundary_values(spec):
+    return {layer["data"]["name"]: {f["properties"]["area"]: f["properties"]["rate"]
+                                    for f in layer["data"]["values"]["features"]}
+            for layer in spec["layer"] if layer.get("data", {}).get("name", "").startswith("boundaries_")}
+
+
+def test_a_map_with_a_layout_drawn_before_reuses_its_spec_and_carries_its_own_values(monkeypatch):
+    """The spec of a layout is kept; each map puts its own boundaries and values into a copy of it."""
+    from portal import ui
+
+    collection = maps.to_feature_collection(SMALL_TOPOLOGY, name_property="name")
+    built = []
+    layout_chart = maps.layout_chart
+    monkeypatch.setattr(maps, "layout_chart", lambda layout: built.append(layout) or layout_chart(layout))
+    ui._kept_map_layout_spec.cache.clear()
+    first = maps.choropleth(_rates(collection, 4.5, 2.0), "rate", "Rate", highlight=["West"], description="m")
+    second = maps.choropleth(_rates(collection, 1.0, 9.0), "rate", "Rate", highlight=["West"], description="m")
+    first_spec, second_spec = ui.vega_lite_spec(first), ui.vega_lite_spec(second)
+    assert len(built) == 1, "the second map, of the same layout, is not built again"
+    assert _boundary_values(first_spec)["boundaries_fill"] == {"West": 4.5, "East": 2.0, "Town": None}
+    assert set(_boundary_values(second_spec)) == {"boundaries_fill", "boundaries_borders", "boundaries_outline"}
+    assert all(v == {"West": 1.0, "East": 9.0, "Town": None} for v in _boundary_values(second_spec).values())
+    assert _boundary_values(first_spec)["boundaries_fill"]["West"] == 4.5, "drawing the second left the first alone"
+    kept = ui._kept_map_layout_spec(first.layout)
+    assert all(layer["data"]["values"]["features"] == [] for layer in kept["layer"]
+               if layer.get("data", {}).get("name", "").startswith("boundaries_")), "the kept spec holds no values"
+    other = maps.choropleth(_rates(collection, 1.0, 9.0), "rate", "Rate", highlight=["East"], description="m")
+    outlined = [layer["transform"][0]["filter"]["oneOf"] for layer in ui.vega_lite_spec(other)["layer"]
+                if "transform" in layer]
+    assert outlined == [["East"]] and len(built) == 2, "another layout is built for itself"
+
+
 def test_topojson_boundaries_land_as_geojson_through_ingest(tmp_path, monkeypatch):
     from portal.ingest import ingest
 
