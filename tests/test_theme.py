@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
 
 import altair as alt
 import numpy as np
@@ -86,3 +88,45 @@ def test_streamlit_config_has_the_nhs_look_and_hides_error_details():
     assert settings["theme"]["secondaryBackgroundColor"] == theme.NHS_BACKGROUND_GREY
     assert settings["client"]["showErrorDetails"] == "none"
     assert settings["client"]["toolbarMode"] == "minimal"
+
+
+def _layers():
+    """Layers like the portal's (line, points, a rule, a text label), and a pair with a selection parameter."""
+    import pandas as pd
+
+    data = pd.DataFrame({"month": pd.date_range("2025-01-01", periods=6, freq="MS"), "n": [3, 5, 4, 6, 8, 7]})
+    base = alt.Chart(data).encode(x="month:T", y="n:Q")
+    rule = alt.Chart(pd.DataFrame({"month": [data.month[3]]})).mark_rule(strokeDash=[4, 4]).encode(x="month:T")
+    return ([base.mark_line(), base.mark_point(), rule, base.mark_text(dy=-8).encode(text="n:Q")],
+            [base.mark_line().add_params(alt.selection_interval(encodings=["x"])), base.mark_point()])
+
+
+def _layered(copies: list) -> list[dict]:
+    """The two layered charts' specs; ``copies`` gets the layers copied while layering."""
+    plain, with_selection = _layers()
+    copies.clear()
+    charts = [alt.layer(*plain).properties(height=200, title="Trend"),
+              alt.layer(*with_selection).properties(width=300)]
+    copied = [chart for chart in copies if isinstance(chart, alt.Chart)]
+    copies[:] = copied
+    # Altair numbers parameters and views from a counter for the whole process: compare without the numbers
+    return [json.loads(re.sub(r'"(param|view)_\d+"', r'"\1_n"', json.dumps(chart.to_dict(), default=str)))
+            for chart in charts]
+
+
+def test_layers_without_parameters_are_not_copied_and_give_the_same_spec(monkeypatch):
+    from altair.utils import schemapi
+    from altair.vegalite.v5 import api
+
+    assert theme.layer_without_copying_unparameterised_layers()  # on since import; idempotent
+    copies = []
+    copy = schemapi.SchemaBase.copy
+    monkeypatch.setattr(schemapi.SchemaBase, "copy", lambda self, *a, **k: copies.append(self) or copy(self, *a, **k))
+    ours = _layered(copies)
+    ours_copied = len(copies)
+    monkeypatch.setattr(api, "_remove_duplicate_params", api._portal_altair_layer_functions[0])
+    monkeypatch.setattr(api, "_combine_subchart_params", api._portal_altair_layer_functions[1])
+    altairs = _layered(copies)
+    assert ours == altairs
+    assert ours[1]["params"][0]["select"]["type"] == "interval"  # a parameter is still lifted to the top
+    assert ours_copied < len(copies), (ours_copied, len(copies))
