@@ -123,6 +123,11 @@ class MartReader:
     def __init__(self, root: Path | None = None):
         self._root = root
         self._db = duckdb.connect(":memory:")
+        # Keep each mart file's Parquet footer instead of reading and parsing it again in every query: 3% off
+        # the pages' queries (county). DuckDB still checks that the file is unchanged, and a publish writes a
+        # new version folder anyway. (Set here, not in connect's config, which refuses it before the Parquet
+        # reader is loaded.)
+        self._db.execute("SET GLOBAL parquet_metadata_cache = true")
         self._lock = threading.Lock()
         self._attached: set[str] = set()
 

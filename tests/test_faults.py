@@ -173,6 +173,21 @@ def test_a_page_over_a_corrupt_mart_shows_a_message_not_a_stack_trace(demo_copy,
         assert leak.lower() not in page_text.lower(), leak
 
 
+def test_a_mart_corrupted_while_the_server_runs_is_not_answered_from_its_kept_footer(demo_copy):
+    """The reader keeps each file's Parquet footer between queries (store.MartReader); a file broken on disk
+    after it was read is still refused with a message."""
+    store._reader = None
+    cursor, _version = store.reader().cursor()
+    assert cursor.execute("SELECT current_setting('parquet_metadata_cache')").fetchone()[0] is True
+    cursor.close()
+    queries.run("waits_by_service", COMMISSIONER)
+    queries.clear_cache()
+    _corrupt(store.current_version().path / "fct_referrals.parquet")
+    with pytest.raises((queries.QueryFailed, queries.MartsUnavailable)) as refused:
+        queries.run("waits_by_service", COMMISSIONER)
+    assert "Traceback" not in str(refused.value)
+
+
 def test_a_live_pointer_to_a_missing_version_gives_a_clear_message(demo_copy):
     (demo_copy / "marts" / store.CURRENT_FILE).write_text("v20990101T000000\n")
     store._reader = None
