@@ -43,6 +43,7 @@ class Action:
     page: str
     seconds: float
     ok: bool
+    at: float = 0.0  # seconds from the start of the load to the end of the action
 
 
 @dataclass
@@ -56,11 +57,17 @@ class LoadResult:
     wall_seconds: float = 0.0
     warmed_up_at: list[float] = field(default_factory=list)  # seconds since start, one per warmed-up user
 
-    def latencies(self, kind: str) -> np.ndarray:
-        return np.array([a.seconds for a in self.actions if a.kind == kind and a.ok])
+    def latencies(self, kind: str, after: float = 0.0) -> np.ndarray:
+        """Seconds each successful action of ``kind`` took, of those started ``after`` seconds or later."""
+        return np.array([a.seconds for a in self.actions if a.kind == kind and a.ok and a.at - a.seconds >= after])
 
-    def percentiles_ms(self, kind: str) -> dict[str, float]:
-        values = self.latencies(kind)
+    @property
+    def signed_in_at(self) -> float:
+        """Seconds from the start until the last session finished signing in."""
+        return max((a.at for a in self.actions if a.kind == "login"), default=0.0)
+
+    def percentiles_ms(self, kind: str, after: float = 0.0) -> dict[str, float]:
+        values = self.latencies(kind, after)
         if not len(values):
             return {"n": 0, "p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
         p50, p95, p99 = np.percentile(values, [50, 95, 99]) * 1000
@@ -131,6 +138,11 @@ def _record(result: LoadResult, index: int, page: str, run: RunResult) -> bool:
     return not broken
 
 
+def _add_action(result: LoadResult, index: int, kind: str, page: str, run: RunResult, started_at: float) -> None:
+    ok = _record(result, index, page, run)
+    result.actions.append(Action(kind, page, run.seconds, ok, time.monotonic() - started_at))
+
+
 async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResult, started_at: float,
                          stop_at: float) -> None:
     rng = random.Random(cfg.seed + index)
@@ -145,14 +157,14 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
         if not session.pages:
             result.errors.append(f"user {index}: login did not reach the portal menu ({run.texts[-3:]})")
             return
-        result.actions.append(Action("login", page, run.seconds, _record(result, index, page, run)))
+        _add_action(result, index, "login", page, run, started_at)
         # Every session acts for the full duration once signed in, however long signing in took.
         stop_at = max(stop_at, time.monotonic() + cfg.duration_s - cfg.ramp_s)
         pages = [p for p in session.pages if cfg.pages is None or p in cfg.pages] or list(session.pages)
         if cfg.warm_up:
             for page in pages:
                 run = await session.go_to(page)
-                result.actions.append(Action("warm-up", page, run.seconds, _record(result, index, page, run)))
+                _add_action(result, index, "warm-up", page, run, started_at)
             result.warmed_up_at.append(time.monotonic() - started_at)
             stop_at = time.monotonic() + cfg.duration_s  # the measured part starts after the warm-up
         for _ in range(cfg.max_actions_per_user):
@@ -164,7 +176,7 @@ async def _simulate_user(index: int, url: str, cfg: LoadConfig, result: LoadResu
             if run is None:
                 page = rng.choice(pages)
                 kind, run = "page", await session.go_to(page)
-            result.actions.append(Action(kind, page, run.seconds, _record(result, index, page, run)))
+            _add_action(result, index, kind, page, run, started_at)
     except (ClientError, OSError) as exc:
         result.errors.append(f"user {index} on {page or 'home'}: {type(exc).__name__}: {exc}")
     finally:
