@@ -53,7 +53,7 @@ def test_benchmark_writes_every_table(bench_data, tmp_path):
     load = _table(text, "### Load: concurrent sessions, small scale")
     assert set(load) == {"1", "2"}
     for row in load.values():
-        assert row[9] == "0", f"errors under load: {row}"
+        assert row[10] == "0", f"errors under load: {row}"
         assert int(row[1].replace(",", "")) + int(row[5].replace(",", "")) > 0, "no action was timed"
     every_page = _table(text, "### Every page, one session, small scale")
     assert {"home", "waiting-lists", "health-services", "sleep-services"} <= set(every_page)
@@ -128,3 +128,16 @@ def test_load_counts_the_portal_failure_messages_as_errors():
     assert not _record(result, 2, "nowhere", RunResult(seconds=0.1, runs=1, messages=5, page_not_found=True))
     assert len(result.errors) == len(ui.FAILURE_MESSAGES) + 1
     assert result.errors[0].startswith("user 1 on home: Sorry")
+
+
+def test_load_percentiles_can_leave_out_the_actions_begun_before_the_last_sign_in():
+    from bench.load import Action, LoadConfig, LoadResult
+
+    result = LoadResult(config=LoadConfig(users=2, duration_s=1))
+    result.actions = [Action("login", "", 0.5, True, at=1.0), Action("filter", "home", 2.0, True, at=2.5),
+                      Action("login", "", 1.5, True, at=3.0), Action("filter", "home", 0.2, True, at=3.1),
+                      Action("filter", "home", 0.4, True, at=4.0), Action("filter", "home", 9.0, False, at=5.0)]
+    assert result.signed_in_at == 3.0
+    assert sorted(result.latencies("filter")) == [0.2, 0.4, 2.0]
+    assert sorted(result.latencies("filter", after=result.signed_in_at)) == [0.4]  # 0.2 began at 2.9 s
+    assert result.percentiles_ms("filter", after=3.0)["n"] == 1
