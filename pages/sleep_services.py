@@ -9,8 +9,11 @@ from portal.journeys import sleep_services as journey
 
 user, filters = ui.page_setup("Sleep services", __file__)
 
+need, overall, overlap = ui.run_together(filters, ("melatonin_need_by_locality", {}),
+                                         ("melatonin_prescribing_by_year", {"by": "all"}),
+                                         ("melatonin_comorbidity_overlap", {}))
+
 # --- the map of need (the decision this page supports comes first) --------------------------------
-need = ui.run("melatonin_need_by_locality", filters)
 if need is not None:
     try:
         boundaries = journey.load_locality_boundaries(need.version.path)
@@ -30,7 +33,6 @@ if need is not None:
 # --- prescribing over time ---------------------------------------------------------------------
 by = st.selectbox("Show prescribing over time for", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
                   key="sleep_breakdown")
-overall = ui.run("melatonin_prescribing_by_year", filters, by="all")
 by_year = overall if by == "all" else ui.run("melatonin_prescribing_by_year", filters, by=by)
 if overall is not None and by_year is not None:
     summary = journey.trend_sentence(overall.df)
@@ -48,7 +50,6 @@ if overall is not None and by_year is not None:
     )
 
 # --- other conditions ----------------------------------------------------------------------------
-overlap = ui.run("melatonin_comorbidity_overlap", filters)
 if overlap is not None:
     ui.indicator_block(
         "Other conditions of children on melatonin", overlap, drawable(journey.overlap_chart(overlap.df)),

@@ -25,6 +25,7 @@ tables and downloads show ``*`` with the note from ``portal.suppression.SUPPRESS
 """
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import re
 from pathlib import Path
@@ -108,22 +109,47 @@ def _demote_headings(markdown: str) -> str:
 
 def run(name: str, filters: global_filters.Filters | None, **params) -> queries.QueryResult | None:
     """Run a named query as the signed-in user; show a friendly message and return None on error."""
+    return run_together(filters, (name, params))[0]
+
+
+def run_together(filters: global_filters.Filters | None,
+                 *requests: tuple[str, Mapping[str, object]]) -> list[queries.QueryResult | None]:
+    """Run several named queries (each ``(name, params)``) as the signed-in user, at the same time; each
+    result in order, or None after a friendly message, as :func:`run`.
+
+    DuckDB works outside Python's interpreter lock, so a page's independent queries overlap instead of
+    waiting for each other. The messages are shown here, on the script's own thread, in the order asked."""
     import streamlit as st
 
     user = current_user()
     if user is None:
         st.warning("Please sign in to see this page.")
-        return None
+        return [None] * len(requests)
+    if len(requests) == 1:
+        outcomes = [_outcome(queries.run, requests[0][0], user, filters, **requests[0][1])]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(requests)) as pool:
+            futures = [pool.submit(_outcome, queries.run, name, user, filters, **params) for name, params in requests]
+        outcomes = [future.result() for future in futures]
+    results = []
+    for (name, _params), (result, failure) in zip(requests, outcomes):
+        if isinstance(failure, queries.MartsUnavailable):
+            st.warning(str(failure), icon=":material/hourglass_empty:")
+        elif isinstance(failure, queries.QueryError):
+            st.warning(str(failure), icon=":material/info:")
+        elif failure is not None:  # the page must keep working; details go to the server log only
+            log.error("query %s failed for %s", name, user.username, exc_info=failure)
+            st.error(GENERIC_ERROR, icon=":material/error:")
+        results.append(result)
+    return results
+
+
+def _outcome(function, *args, **kwargs) -> tuple[object, Exception | None]:
+    """``function(*args, **kwargs)`` and None, or None and the exception it raised."""
     try:
-        return queries.run(name, user, filters, **params)
-    except queries.MartsUnavailable as exc:
-        st.warning(str(exc), icon=":material/hourglass_empty:")
-    except queries.QueryError as exc:
-        st.warning(str(exc), icon=":material/info:")
-    except Exception:  # the page must keep working; details go to the server log only
-        log.exception("query %s failed for %s", name, user.username)
-        st.error(GENERIC_ERROR, icon=":material/error:")
-    return None
+        return function(*args, **kwargs), None
+    except Exception as exc:
+        return None, exc
 
 
 # ------------------------------------------------------------------------------------- indicator block

@@ -189,3 +189,48 @@ def test_a_different_chart_is_never_served_from_another_charts_spec():
     assert ui.vega_lite_spec(chart([1, 2], "Two"), keep=True)["description"] == "Two"
     del first["datasets"], first["description"]  # Streamlit takes the data out of the spec it is given
     assert ui.vega_lite_spec(chart([1, 2], "One"), keep=True)["datasets"], "the kept spec must not be changed by its users"
+
+
+RUN_TOGETHER_PAGE = """
+import streamlit as st
+from portal import ui
+from portal.roles import User
+st.session_state.setdefault("portal_user", User("comm", "Commissioner", "commissioner"))
+results = ui.run_together(None, ("people_by_locality", {}), ("service_waiting_list", {}),
+                          ("people_by_locality", {"min_weeks": 3}), ("people_by_locality", {}))
+st.write(repr([None if r is None else r.name for r in results]))
+"""
+
+
+def test_queries_run_together_keep_their_order_and_each_failure_shows_its_message(tiny_marts, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    script = tmp_path / "together.py"
+    script.write_text(RUN_TOGETHER_PAGE)
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    assert not at.exception
+    assert at.markdown[-1].value == "['people_by_locality', None, None, 'people_by_locality']"
+    assert [w.value for w in at.warning] == [
+        "Your role (commissioner) cannot see 'Your service's waiting list'.",
+        "'Children and young people by locality' has no setting called 'min_weeks'."]
+
+
+def test_queries_run_together_run_at_the_same_time(tiny_marts, tmp_path, monkeypatch):
+    """Each of three queries waits for the other two: run one after another, they would never meet."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    meeting = threading.Barrier(3, timeout=10)
+    run = queries.run
+
+    def run_after_meeting(*args, **kwargs):
+        meeting.wait()
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "run", run_after_meeting)
+    script = tmp_path / "together.py"
+    script.write_text(RUN_TOGETHER_PAGE.replace('("people_by_locality", {"min_weeks": 3}), ', ""))
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    assert not at.exception and not meeting.broken
+    assert at.markdown[-1].value == "['people_by_locality', None, 'people_by_locality']"
