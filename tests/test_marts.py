@@ -45,6 +45,7 @@ MARTS = {
     "fct_ks4": (["academic_year", "attainment8"], True),
     "fct_melatonin_prescriptions": (["person_key", "month", "items", "has_asthma", "has_obesity", "has_autism",
                                      "has_adhd"], True),
+    "agg_melatonin_year": (["person_key", "years_back", "items"], True),
     "fct_survey_responses": (["response_id", "survey_date", "service", "locality", "respondent", "score",
                               "comment_redacted", "comment_theme", "comment_withheld"], False),
     "agg_transition_age": (["age", "send_status", "locality", "sex", "person_years", "gp_contacts",
