@@ -217,6 +217,7 @@ def _plain(value: Any) -> Any:
 
 
 BOUNDARY_LAYERS = ("fill", "borders", "outline")
+LABEL_COLUMNS = ["area", "lon", "lat"]
 
 
 def _geo_data(layer: str) -> alt.InlineData:
@@ -342,9 +343,6 @@ def layout_chart(layout: MapLayout) -> alt.LayerChart:
     if layout.description:
         chart = chart.properties(description=layout.description)
     return chart
-
-
-LABEL_COLUMNS = ["area", "lon", "lat"]
 
 
 def area_labels(collection: dict, names: Iterable[str] | None = None) -> pd.DataFrame:

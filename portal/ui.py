@@ -248,9 +248,9 @@ def vega_lite_spec(chart, keep: bool = False) -> dict:
     kept by its layout whatever ``keep`` says (the layout holds no one's figures), and its boundaries and
     values are put into a copy (``maps.Choropleth``). The spec skips Altair's JSON-schema validation, which
     cost about 30 ms a chart; tests/test_chart_specs.py validates every chart every page draws instead. A
-    shallow copy is returned:
-    Streamlit removes the data from the top level of the spec it is given; the one change it makes deeper
-    down (a null colour legend title becomes " ") makes the kept spec what Streamlit would send anyway.
+    shallow copy is returned: Streamlit removes the data from the top level of the spec it is given; the one
+    change it makes deeper down (a null colour legend title becomes " ") makes the kept spec what Streamlit
+    would send anyway.
     """
     if isinstance(chart, maps.Choropleth):
         return chart.with_boundaries(_kept_map_layout_spec(chart.layout))
