@@ -22,7 +22,6 @@ from portal import config
 from portal.ports import free_loopback_port
 
 
-
 class PortalServer:
     """``with PortalServer(data_dir) as server: server.url ...``; ``server.rss_bytes()`` for memory."""
 

@@ -217,7 +217,6 @@ def _plain(value: Any) -> Any:
 
 
 BOUNDARY_LAYERS = ("fill", "borders", "outline")
-LABEL_COLUMNS = ["area", "lon", "lat"]
 
 
 def _geo_data(layer: str) -> alt.InlineData:
@@ -331,7 +330,7 @@ def layout_chart(layout: MapLayout) -> alt.LayerChart:
         ).project(type="mercator")
         layers.append(outline)
         if layout.labels:
-            labels = pd.DataFrame(list(layout.labels), columns=LABEL_COLUMNS)
+            labels = pd.DataFrame(list(layout.labels), columns=["area", "lon", "lat"])
             # a white halo under dark text keeps the names readable on any shade
             for halo in (True, False):
                 layers.append(alt.Chart(labels).mark_text(
@@ -345,13 +344,9 @@ def layout_chart(layout: MapLayout) -> alt.LayerChart:
     return chart
 
 
-def area_labels(collection: dict, names: Iterable[str] | None = None) -> pd.DataFrame:
-    """A label point per area (mean of its largest ring's vertices), for text labels on the map."""
-    return pd.DataFrame(list(label_points(collection, names)), columns=LABEL_COLUMNS)
-
-
 def label_points(collection: dict, names: Iterable[str] | None = None) -> tuple[tuple[str, float, float], ...]:
-    """(area, lon, lat) of each area's label point (see :func:`area_labels`)."""
+    """(area, lon, lat) of each area's label point (the mean of its largest ring's vertices), for text labels
+    on the map."""
     wanted = set(names) if names is not None else None
     rows = []
     for feature in collection["features"]:

@@ -26,6 +26,7 @@ tables and downloads show ``*`` with the note from ``portal.suppression.SUPPRESS
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import re
 from pathlib import Path
@@ -266,7 +267,7 @@ def _converted_spec(chart) -> dict:
 _kept_vega_lite_spec = memo.by_content(256)(_converted_spec)
 
 
-@memo.by_content(64)
+@functools.lru_cache(maxsize=64)  # a layout is hashable: it is its own key
 def _kept_map_layout_spec(layout: maps.MapLayout) -> dict:
     return _converted_spec(maps.layout_chart(layout))
 

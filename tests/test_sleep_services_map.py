@@ -112,8 +112,7 @@ def test_choropleth_joins_values_and_highlights_areas():
     assert '"oneOf": ["West"]' in text          # the outline layer picks out the highlighted area
     assert "mercator" in text
     assert spec["description"] == "map"
-    labels = maps.area_labels(joined, ["West"])
-    assert labels.to_dict("records") == [{"area": "West", "lon": 10.5, "lat": 50.5}]
+    assert maps.label_points(joined, ["West"]) == (("West", 10.5, 50.5),)
 
 
 def _rates(collection, west, east):
@@ -135,7 +134,7 @@ def test_a_map_with_a_layout_drawn_before_reuses_its_spec_and_carries_its_own_va
     built = []
     layout_chart = maps.layout_chart
     monkeypatch.setattr(maps, "layout_chart", lambda layout: built.append(layout) or layout_chart(layout))
-    ui._kept_map_layout_spec.cache.clear()
+    ui._kept_map_layout_spec.cache_clear()
     first = maps.choropleth(_rates(collection, 4.5, 2.0), "rate", "Rate", highlight=["West"], description="m")
     second = maps.choropleth(_rates(collection, 1.0, 9.0), "rate", "Rate", highlight=["West"], description="m")
     first_spec, second_spec = ui.vega_lite_spec(first), ui.vega_lite_spec(second)
