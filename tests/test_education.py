@@ -1,6 +1,7 @@
 """Education page (SPEC §3.5) on the small demo: every role, the planted attainment gap, suppression."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.conftest import run_page_as
@@ -65,3 +66,26 @@ def test_breakdown_and_measure_choices_change_the_page(on_small_demo):
     headers = [h.value for h in at.header]
     assert "Attainment gap by locality" in headers
     assert "% persistently absent (missing 10% or more) for the whole area" in headers
+
+
+def test_gaps_one_row_per_key_in_order_with_the_first_shown_average():
+    """The same rows as a pandas pivot table with aggfunc="first" (which the row-by-row version replaced):
+    keys sorted, a hidden average skipped for a later shown one, a status with no rows left missing."""
+    df = pd.DataFrame({
+        "group_value": ["South", "North", "North", "North", "South", "South"],
+        "send_status": ["No SEND", "EHCP", "EHCP", "No SEND", "EHCP", "SEN support"],
+        "pupils": pd.array([90, None, 12, 200, None, 30], dtype="Int64"),
+        "mean_attainment8": pd.array([50.0, None, 20.0, 48.0, None, 35.5], dtype="Float64"),
+    })
+    wide = education.gaps(df, ["group_value"])
+    assert list(wide["group_value"]) == ["North", "South"]
+    north, south = wide.iloc[0], wide.iloc[1]
+    assert north["mean_EHCP"] == 20.0 and north["gap_EHCP"] == 28.0
+    assert pd.isna(north["mean_SEN support"]) and pd.isna(north["gap_SEN support"])
+    assert pd.isna(south["mean_EHCP"]) and pd.isna(south["gap_EHCP"])
+    assert south["gap_SEN support"] == 14.5
+    reference = df.pivot_table(index="group_value", columns="send_status", values="mean_attainment8",
+                               aggfunc="first", dropna=False).reindex(columns=education.STATUSES)
+    for status in education.STATUSES:
+        assert wide[f"mean_{status}"].astype("float64").tolist() == pytest.approx(
+            pd.to_numeric(reference[status]).astype("float64").tolist(), nan_ok=True)
