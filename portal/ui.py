@@ -34,7 +34,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, html_table, maps, markdown, memo, queries, suppression, textfiles, walkthrough, xlsx
+from portal import config, html_table, maps, markdown, memo, prefetch, queries, suppression, textfiles, walkthrough, xlsx
 from portal import filters as global_filters
 from portal import theme  # registers and enables the NHS Altair theme on import
 from portal.roles import User
@@ -42,6 +42,9 @@ from portal.roles import User
 log = logging.getLogger(__name__)
 
 USER_KEY = "portal_user"
+PAGE_RUN_KEY = "_portal_page_run"  # this session's prefetch.PageRun
+PLANS_KEY = "_portal_query_plans"  # page -> the queries this session's last run of it asked for
+LAST_PAGE_KEY = "_portal_last_page"
 HTML_TABLE_MAX_ROWS = 60
 # What a user sees when something failed on the server (the details go to the server log only). The load
 # test and the soak count any of these as an error.
@@ -71,8 +74,38 @@ def page_setup(title: str, page_file: str | Path) -> tuple[User, global_filters.
         st.warning("Please sign in to see this page.")
         st.stop()
     st.title(title, anchor=False)
-    page_help(Path(page_file).stem)
-    return user, global_filters.sidebar()
+    page = Path(page_file).stem
+    page_help(page)
+    filters = global_filters.sidebar()
+    _start_page_run(page, user, filters)
+    return user, filters
+
+
+def _start_page_run(page: str, user: User, filters: global_filters.Filters) -> None:
+    """Start the queries this run of ``page`` will most likely ask for (see ``portal.prefetch``)."""
+    import streamlit as st
+
+    state = st.session_state
+    previous = state.get(PAGE_RUN_KEY)
+    if isinstance(previous, prefetch.PageRun):
+        previous.abandon()
+    opening = state.get(LAST_PAGE_KEY) != page
+    state[LAST_PAGE_KEY] = page
+    plans = state.setdefault(PLANS_KEY, {})
+    ahead = prefetch.opening_plan(page, user.role) if opening else plans.get(page, [])
+    run = prefetch.PageRun(lambda name, chosen, params: _outcome(queries.run, name, user, chosen, **params),
+                           filters, ahead, _shared_output)
+    plans[page] = run.asked
+    if opening:
+        prefetch.remember_opening(page, user.role, run.asked)
+    state[PAGE_RUN_KEY] = run
+
+
+def _shared_output(name: str) -> bool:
+    try:
+        return queries.load_query(name).output in SHARED_OUTPUTS
+    except queries.QueryError:
+        return False
 
 
 def help_files(page_name: str) -> dict[str, Path]:
@@ -126,12 +159,27 @@ def run_together(filters: global_filters.Filters | None,
     if user is None:
         st.warning("Please sign in to see this page.")
         return [None] * len(requests)
-    if len(requests) == 1:
-        outcomes = [_outcome(queries.run, requests[0][0], user, filters, **requests[0][1])]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(requests)) as pool:
-            futures = [pool.submit(_outcome, queries.run, name, user, filters, **params) for name, params in requests]
-        outcomes = [future.result() for future in futures]
+    page_run = st.session_state.get(PAGE_RUN_KEY)
+    started: dict[int, concurrent.futures.Future] = {}
+    if isinstance(page_run, prefetch.PageRun):
+        for position, (name, params) in enumerate(requests):
+            page_run.record(name, params)
+            future = page_run.claim(name, params, filters)
+            if future is not None:
+                started[position] = future
+    here = [position for position in range(len(requests)) if position not in started]
+    outcomes: list = [None] * len(requests)
+    if len(here) == 1:
+        name, params = requests[here[0]]
+        outcomes[here[0]] = _outcome(queries.run, name, user, filters, **params)
+    elif here:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(here)) as pool:
+            futures = {position: pool.submit(_outcome, queries.run, requests[position][0], user, filters,
+                                             **requests[position][1]) for position in here}
+        for position, future in futures.items():
+            outcomes[position] = future.result()
+    for position, future in started.items():
+        outcomes[position] = future.result()
     results = []
     for (name, _params), (result, failure) in zip(requests, outcomes):
         if isinstance(failure, queries.MartsUnavailable):
