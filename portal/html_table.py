@@ -34,10 +34,12 @@ def cell_text(value) -> str:
 
 
 def display_values(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame of cell texts Streamlit puts beside the data (same index and columns, all text)."""
-    shown = frame.astype(str)
-    for position in range(frame.shape[1]):
-        shown.iloc[:, position] = [cell_text(value) for value in frame.iloc[:, position].tolist()]
+    """The frame of cell texts Streamlit puts beside the data (same index and columns, all text). Built in
+    one go: filling a copy column by column cost several times as much."""
+    texts = {position: [cell_text(value) for value in frame.iloc[:, position].tolist()]
+             for position in range(frame.shape[1])}
+    shown = pd.DataFrame(texts, index=frame.index, dtype=object)
+    shown.columns = frame.columns
     return shown
 
 
