@@ -169,6 +169,43 @@ def todict_plain_values_directly() -> bool:
 
 todict_plain_values_directly()
 
+_SHORTHANDS_KEPT = 4096  # distinct "field:type" strings; the portal's charts use a few hundred
+
+
+def parse_typed_shorthands_once() -> bool:
+    """Parse each channel shorthand that names its type (``"month:T"``) once, not on every chart; idempotent.
+
+    Altair's channels parse their shorthand string on every ``to_dict`` by trying up to twelve regular
+    expressions: about 13% of turning the portal's charts into specs. The result depends on the chart's data
+    only when the shorthand gives no type (the type is then inferred from the data), so only results that
+    have a type are kept, by the string; callers get a copy, as they change it. Anything else goes to
+    Altair's function (tests/test_theme.py compares the two)."""
+    from altair.vegalite.v5.schema import channels
+
+    if getattr(channels, "_portal_parse_shorthand", None) is not None:
+        return True
+    parse_shorthand = channels.parse_shorthand
+    kept: dict[str, dict] = {}
+
+    def parse_typed_shorthand_once(shorthand, data=None, **options):
+        if not isinstance(shorthand, str) or options:
+            return parse_shorthand(shorthand, data, **options)
+        parsed = kept.get(shorthand)
+        if parsed is None:
+            parsed = parse_shorthand(shorthand)
+            if "type" not in parsed:
+                return parse_shorthand(shorthand, data)  # its type comes from the data
+            if len(kept) < _SHORTHANDS_KEPT:
+                kept[shorthand] = parsed
+        return dict(parsed)
+
+    channels._portal_parse_shorthand = parse_shorthand  # Altair's own, for the tests
+    channels.parse_shorthand = parse_typed_shorthand_once
+    return True
+
+
+parse_typed_shorthands_once()
+
 
 def unvalidated(chart):
     """The same chart, whose ``to_dict()`` (as Streamlit calls it) skips the schema check."""

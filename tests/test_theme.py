@@ -132,34 +132,57 @@ def test_layers_without_parameters_are_not_copied_and_give_the_same_spec(monkeyp
     assert ours_copied < len(copies), (ours_copied, len(copies))
 
 
-def test_plain_values_skip_altairs_checks_and_give_the_same_spec(monkeypatch):
-    """Charts like the portal's (layers, conditions, dates, numpy numbers, nested titles) give the same spec
-    with plain values handed back at once as through Altair's own ``_todict`` for every value."""
+def _portal_like_charts():
+    """Charts like the portal's: layers, conditions, dates, numpy numbers, nested titles, typed and untyped
+    shorthands (the untyped ones take their type from the data)."""
     import numpy as np
     import pandas as pd
-    from altair.utils import schemapi
 
-    assert theme.todict_plain_values_directly()  # on since import; idempotent
-    data = pd.DataFrame({"month": pd.date_range("2025-01-01", periods=4, freq="MS"), "n": [3, 5, 4, 6]})
+    data = pd.DataFrame({"month": pd.date_range("2025-01-01", periods=4, freq="MS"), "n": [3, 5, 4, 6],
+                         "area": ["North", "South", "North", "South"]})
     plain, with_selection = _layers()
-    charts = [
+    return [
         alt.layer(*plain).properties(height=200, title=alt.Title("Trend", subtitle=["a", "b"])),
         alt.layer(*with_selection),
         alt.Chart(data).mark_bar().encode(
             x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", values=[np.int64(1), 2.5])),
             y=alt.Y("n:Q", scale=alt.Scale(domain=[np.float64(0), 10])),
             color=theme.colour_if("datum.n > 4", "#005EB8", "#768692"),
-            tooltip=[alt.Tooltip("n:Q", format=",")]).properties(width=np.int64(300), description="Bars"),
+            tooltip=[alt.Tooltip("n:Q", format=","), alt.Tooltip("area")]).properties(
+                width=np.int64(300), description="Bars"),
+        alt.Chart(data).mark_line().encode(x="month", y="sum(n)", color="area", strokeDash=alt.StrokeDash("area:N")),
     ]
 
-    def specs():
-        return [json.loads(re.sub(r'"(param|view)_\d+"', r'"\1_n"', json.dumps(chart.to_dict(), default=str)))
-                for chart in charts]
 
-    ours = specs()
+def _specs(charts) -> list[dict]:
+    return [json.loads(re.sub(r'"(param|view)_\d+"', r'"\1_n"', json.dumps(chart.to_dict(), default=str)))
+            for chart in charts]
+
+
+def test_typed_shorthands_parsed_once_give_the_same_spec(monkeypatch):
+    from altair.vegalite.v5.schema import channels
+
+    assert theme.parse_typed_shorthands_once()  # on since import; idempotent
+    charts = _portal_like_charts()
+    ours, again = _specs(charts), _specs(charts)  # the second time from the kept shorthands
+    monkeypatch.setattr(channels, "parse_shorthand", channels._portal_parse_shorthand)
+    altairs = _specs(charts)
+    assert ours == again == altairs
+    assert altairs[3]["encoding"]["x"]["type"] == "temporal", "an untyped shorthand still takes its type from the data"
+    with pytest.raises(ValueError, match="valid encoding data types"):
+        alt.Chart().encode(x="n:Z").to_dict()
+
+
+def test_plain_values_skip_altairs_checks_and_give_the_same_spec(monkeypatch):
+    """The same spec with plain values handed back at once as through Altair's own ``_todict`` for each."""
+    from altair.utils import schemapi
+
+    assert theme.todict_plain_values_directly()  # on since import; idempotent
+    charts = _portal_like_charts()
+    ours = _specs(charts)
     checked = []
     original = schemapi._portal_todict
     monkeypatch.setattr(schemapi, "_todict",
                         lambda obj, *a, **k: checked.append(type(obj)) or original(obj, *a, **k))
-    assert specs() == ours
+    assert _specs(charts) == ours
     assert {str, int, float, bool} & set(checked), "the comparison must have gone through plain values"
