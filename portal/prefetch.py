@@ -61,7 +61,6 @@ class PageRun:
     """One run of one page: the queries started ahead of it, and the plan it records as the page asks."""
 
     def __init__(self, runner: Runner, filters: Hashable, ahead: Plan, shareable: Callable[[str], bool]):
-        self.filters = filters
         self.asked: Plan = []
         self._futures: dict[tuple, concurrent.futures.Future] = {}
         for name, params in ahead:

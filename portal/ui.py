@@ -34,7 +34,8 @@ from typing import Mapping
 
 import pandas as pd
 
-from portal import config, html_table, maps, markdown, memo, prefetch, queries, suppression, textfiles, walkthrough, xlsx
+from portal import config, html_table, maps, markdown, memo, prefetch, queries, suppression, textfiles, walkthrough
+from portal import xlsx
 from portal import filters as global_filters
 from portal import theme  # registers and enables the NHS Altair theme on import
 from portal.roles import User
@@ -435,10 +436,11 @@ def _for_html_table(table: pd.DataFrame) -> pd.DataFrame:
     # The header colour (Streamlit's grey fails WCAG AA contrast) is set for every table in
     # portal/accessibility.css.
     if len(columns) < 2:
-        return pd.DataFrame({name: column.array for name, column in columns.items()}, index=table.index)
+        return pd.DataFrame({name: column.array for name, column in columns.items()}, index=table.index,
+                            columns=table.columns)
     first, *rest = columns
-    return pd.DataFrame({name: columns[name].array for name in rest},
-                        index=pd.Index(columns[first], name=first), columns=pd.Index(rest, dtype=table.columns.dtype))
+    return pd.DataFrame({name: columns[name].array for name in rest}, index=pd.Index(columns[first], name=first),
+                        columns=pd.Index(rest, dtype=table.columns.dtype))
 
 
 def _escaped_if_text(value):
