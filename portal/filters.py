@@ -192,13 +192,10 @@ def localities(version: store.MartVersion | None) -> list[str]:
 
 def _read_localities(version: store.MartVersion) -> list[str]:
     try:
-        cur, _ = store.reader().cursor(version)
-        try:
+        with store.reader().pooled_cursor(version) as (cur, _):
             return [row[0] for row in cur.execute(
                 "SELECT DISTINCT locality FROM dim_locality WHERE locality IS NOT NULL ORDER BY locality"
             ).fetchall()]
-        finally:
-            cur.close()
     except Exception as exc:  # a missing or unreadable mart only empties the menu; pages report it
         log.warning("localities unavailable in %s: %s", getattr(version, "name", None), exc)
         return []

@@ -43,6 +43,7 @@ version's snapshot date).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -560,23 +561,23 @@ def _render(spec: QuerySpec, filters: Filters, bound: dict, scope_values: dict, 
 
 def _execute(spec: QuerySpec, sql: str, binds: dict, version: store.MartVersion) -> pd.DataFrame:
     try:
-        cur, version = store.reader().cursor(version)
+        if spec.output == "identifiable":
+            # Its own cursor, closed afterwards: the view of identifiable persons must not outlive the query.
+            with contextlib.closing(store.reader().cursor(version)[0]) as cur:
+                persons = config.identifiable_dir() / "persons.parquet"
+                if not persons.exists():
+                    raise MartsUnavailable("The practice list is not available. Please ask your administrator.")
+                cur.execute(f"CREATE TEMP VIEW identifiable_persons AS SELECT * FROM read_parquet("
+                            f"{sqltext.path_literal(persons)})")  # a server path from config, never user input
+                return cur.execute(sql, binds).df()
+        with store.reader().pooled_cursor(version) as (cur, _):
+            return cur.execute(sql, binds).df()
     except (store.NoMartsError, store.MartsUnavailableError) as exc:
         log.error("marts unavailable for %s: %s", spec.name, exc)
         raise MartsUnavailable("The data is being updated or is unavailable. Please try again shortly.") from exc
-    try:
-        if spec.output == "identifiable":
-            persons = config.identifiable_dir() / "persons.parquet"
-            if not persons.exists():
-                raise MartsUnavailable("The practice list is not available. Please ask your administrator.")
-            cur.execute(f"CREATE TEMP VIEW identifiable_persons AS SELECT * FROM read_parquet("
-                        f"{sqltext.path_literal(persons)})")  # a server path from config, never user input
-        return cur.execute(sql, binds).df()
     except duckdb.Error as exc:
         log.error("query %s failed on %s: %s", spec.name, version.name, exc)
         raise QueryFailed("These figures could not be produced from the current data.") from exc
-    finally:
-        cur.close()
 
 
 def _freeze(values: dict) -> tuple:
@@ -602,11 +603,8 @@ def feed_refresh_dates(version: store.MartVersion, feeds: list[str]) -> dict[str
                     dates[feed] = str(stamp)[:10]
         if (version.path / "feed_status.parquet").exists():  # the manifest's dates win; feed_status fills gaps
             try:
-                cur, _ = store.reader().cursor(version)
-                try:
+                with store.reader().pooled_cursor(version) as (cur, _):
                     rows = cur.execute("SELECT feed, max(received_at) FROM feed_status GROUP BY feed").fetchall()
-                finally:
-                    cur.close()
                 dates = {str(feed): str(stamp)[:10] for feed, stamp in rows if stamp is not None} | dates
             except (duckdb.Error, store.MartsUnavailableError) as exc:
                 log.warning("feed_status unreadable in %s: %s", version.name, exc)

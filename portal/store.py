@@ -12,17 +12,21 @@ POSIX), so a reader sees the old version or the new one, never a mix. Old folder
 so queries already running against them finish.
 
 Readers share one in-memory DuckDB database per process. Each version gets its own schema of views over
-its Parquet files; a query runs on a fresh ``cursor()`` whose ``search_path`` points at the live
-version's schema, so table names in SQL stay plain (``fct_referrals``), and a publish never changes a
-query half-way through.
+its Parquet files; a query runs on a cursor whose ``search_path`` points at the live version's schema, so
+table names in SQL stay plain (``fct_referrals``), and a publish never changes a query half-way through.
+Cursors are lent from a small pool (``pooled_cursor``) rather than made for each query: a new DuckDB
+connection's first query costs about 3 ms more than the same query on a connection that has run one
+before, a quarter of a typical page query at county scale. Each cursor serves one thread at a time.
 """
 from __future__ import annotations
 
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -130,6 +134,7 @@ class MartReader:
         self._db.execute("SET GLOBAL parquet_metadata_cache = true")
         self._lock = threading.Lock()
         self._attached: set[str] = set()
+        self._idle: list[tuple[duckdb.DuckDBPyConnection, str]] = []  # (cursor, the schema it points at)
 
     @property
     def root(self) -> Path:
@@ -145,6 +150,35 @@ class MartReader:
         cur = self._db.cursor()
         cur.execute(f"SET search_path = '{version.schema}'")  # version name validated by _VERSION_RE
         return cur, version
+
+    IDLE_CURSORS = 8  # more than the threads that query at once in a server process (sessions + query-ahead)
+
+    @contextmanager
+    def pooled_cursor(self, version: MartVersion | None = None) -> Iterator[tuple[duckdb.DuckDBPyConnection,
+                                                                                 MartVersion]]:
+        """A cursor lent for one query, as ``cursor()`` gives, and taken back for the next one.
+
+        Only for queries that leave nothing behind on their connection (a temporary view would outlive the
+        query: use ``cursor()`` and close it). A cursor whose query raised is closed, not lent again.
+        """
+        version = version or self.version()
+        self._ensure_views(version)
+        with self._lock:
+            cur, schema = self._idle.pop() if self._idle else (None, None)
+        if cur is None:
+            cur, _ = self.cursor(version)
+        elif schema != version.schema:
+            cur.execute(f"SET search_path = '{version.schema}'")  # version name validated by _VERSION_RE
+        try:
+            yield cur, version
+        except BaseException:
+            cur.close()
+            raise
+        with self._lock:
+            if len(self._idle) < self.IDLE_CURSORS:
+                self._idle.append((cur, version.schema))
+                return
+        cur.close()
 
     def _ensure_views(self, version: MartVersion) -> None:
         if version.name in self._attached:
