@@ -3,6 +3,7 @@
     python -m bench                         # county scale, every part (about 15 minutes)
     python -m bench --scale county --scale national
     python -m bench --parts queries,compare --reuse-data
+    python -m bench --public FOLDER         # with published statistics loaded, so "How do we compare?" is measured
     python -m bench soak --users 50 --minutes 10     # the full soak (SPEC §5, issue 10)
 
 Each scale is built into its own data directory under ``--data-root`` (default /tmp/send-portal-bench),
@@ -41,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="server processes for the load and pages parts, as `portal serve --workers` "
                              "(default: one per CPU core, the production setting)")
+    parser.add_argument("--public", type=Path, default=None, metavar="FOLDER",
+                        help="published statistics to load into each scale's data first (as `portal public "
+                             "load FOLDER`), so the \"How do we compare?\" page and its queries are measured")
     parser.add_argument("--output", type=Path, default=None,
                         help="Markdown file to write (default docs/performance.md; '-' for none)")
     args = parser.parse_args(argv)
@@ -57,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         query_runs=args.query_runs,
         page_changes=args.page_changes,
         workers=args.workers or default_workers(),
+        public=args.public,
         output=None if str(args.output) == "-" else (args.output or _default_report()),
     )
     unknown = set(options.parts) - set(PARTS)

@@ -39,6 +39,7 @@ class QueryTiming:
     warm: list[float] = field(default_factory=list)
     cached: list[float] = field(default_factory=list)
     error: str = ""
+    not_measured: str = ""  # why the query was not run (its data is not loaded), which is not an error
     # the exact SQL and bind values of each run, for the PostgreSQL side of the comparison
     rendered: list[tuple[str, dict]] = field(default_factory=list)
     # the filters and parameters of each run, for the pandas side
@@ -97,13 +98,37 @@ def filter_combinations(count: int, seed: int = 7) -> list[Filters]:
 
 
 def _params_for(spec: queries.QuerySpec, rng: random.Random) -> dict:
-    """Values for the query's own parameters: a random allowed value where there is a list."""
+    """Values for the query's own parameters: what the page passes where it is fixed by the portal's setup
+    (the configured area, the headline indicators), else a random allowed value where there is a list."""
+    if spec.name in _PAGE_PARAMS:
+        return _PAGE_PARAMS[spec.name]()
     chosen = {}
     for pname, pspec in spec.params.items():
         allowed = getattr(pspec, "allowed", None)
         if allowed and getattr(pspec, "type", "") != "list":
             chosen[pname] = rng.choice(list(allowed))
     return chosen
+
+
+def _compare_area_params(name: str) -> dict:
+    """The settings pages/compare.py passes: the configured area's codes, and the headline indicators."""
+    from portal.journeys import compare
+    from portal.public.area import load_area
+
+    area = load_area()
+    if name == "compare_indicators_available":
+        return {"area_codes": area.codes}
+    return {"indicator_ids": compare.headline_ids(), "la_codes": area.la_codes, "icb_code": area.icb_code}
+
+
+_PAGE_PARAMS = {name: (lambda name=name: _compare_area_params(name))
+                for name in ("compare_indicators_available", "compare_benchmarks")}
+
+
+def _published_statistics_missing(spec: queries.QuerySpec) -> bool:
+    from portal.journeys import compare
+
+    return "public_statistics" in spec.source_feeds and not compare.public_marts_loaded(store.reader().version())
 
 
 def _reset_reader() -> None:
@@ -135,6 +160,10 @@ def measure(names: list[str] | None = None, runs: int = 20, cold_runs: int = 5, 
             timing.error = "no role may run it"
             continue
         user = users[role]
+        if _published_statistics_missing(spec):
+            timing.not_measured = "published statistics not loaded into this data (run with --public FOLDER)"
+            progress(f"  {name}: not measured, {timing.not_measured}")
+            continue
         try:
             for i, filters in enumerate(combos):
                 params = _params_for(spec, rng)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ class BenchOptions:
     query_cold_runs: int = 5
     page_changes: int = 10  # filter changes on each page in the pages part
     workers: int = 1  # server processes (portal serve --workers) for the load and pages parts
+    public: Path | None = None  # published statistics to load into each scale's data before measuring
 
 
 def default_workers() -> int:
@@ -88,6 +91,8 @@ def run_all(options: BenchOptions) -> int:
             print(f"No published marts in {data_dir}; build them first (drop --reuse-data).")
             continue
         use_data_dir(data_dir)
+        if options.public is not None:
+            _load_public(options.public, data_dir)
         timings = None
         if "queries" in options.parts or "compare" in options.parts:
             timings = _part_queries(options, scale, findings)
@@ -109,6 +114,17 @@ def run_all(options: BenchOptions) -> int:
         write_report(options.output, findings, options)
         print(f"Wrote {options.output}")
     return 0
+
+
+def _load_public(folder: Path, data_dir: Path) -> None:
+    """Load published statistics into this data directory as an administrator would (a new mart version)."""
+    print(f"Loading published statistics from {folder} ...", flush=True)
+    done = subprocess.run([sys.executable, "-m", "portal", "public", "load", str(folder)],
+                          env={**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)},
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"Loading the published statistics failed:\n{done.stdout}{done.stderr}")
+    use_data_dir(data_dir)  # the load published a new mart version
 
 
 def _saved_build_path(options: BenchOptions, scale: str) -> Path:
@@ -172,6 +188,8 @@ def _part_queries(options: BenchOptions, scale: str, findings: Findings):
                   t.p("warm", 50), t.p("warm", 95), t.p("cached", 50))
         if t.error:
             table.rows[-1][1] = f"{table.rows[-1][1]} (error: {t.error})"
+        elif t.not_measured:
+            table.rows[-1][1] = f"{table.rows[-1][1]} (not measured: {t.not_measured})"
     table.note = (f"{options.query_runs} filter combinations per query (period always, locality 60%, SEND status "
                   "40%, age band 25%, sex 15%); cold = new DuckDB reader and empty result cache; warm = "
                   "result cache emptied, DuckDB warm; cached = the same request again.")
