@@ -3,8 +3,9 @@
 PostgreSQL gets exactly the rows the portal reads (each mart Parquet file copied into a table of the same
 name), B-tree indexes on the columns the queries filter and join on, and ``ANALYZE``. It then runs the
 same SQL the portal runs, with the same bind values, rewritten only where DuckDB's dialect differs (the
-rules are below and deliberately few). A query whose SQL has no PostgreSQL equivalent under these rules
-is reported as such rather than silently skipped.
+rules are below and deliberately few; ``tests/test_bench_postgres_side.py`` checks that PostgreSQL then gives
+the same answers as DuckDB). A query whose SQL has no PostgreSQL equivalent under these rules is reported as
+such rather than silently skipped.
 """
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ COMPATIBILITY_FUNCTIONS = [
     "CREATE FUNCTION len(l anyarray) RETURNS integer IMMUTABLE LANGUAGE sql AS $$ SELECT cardinality(l) $$",
     """CREATE FUNCTION range(a bigint, b bigint) RETURNS TABLE("range" bigint) IMMUTABLE LANGUAGE sql AS $$
          SELECT generate_series(a, b - 1) $$""",
+    "CREATE FUNCTION year(d date) RETURNS integer IMMUTABLE LANGUAGE sql AS $$ SELECT extract(year FROM d)::int $$",
+    "CREATE FUNCTION quarter(d date) RETURNS integer IMMUTABLE LANGUAGE sql AS $$ SELECT extract(quarter FROM d)::int $$",
+    # Only the strftime codes the queries use (%Y, %m, %d).
+    """CREATE FUNCTION strftime(t timestamptz, fmt text) RETURNS text STABLE LANGUAGE sql AS $$
+         SELECT to_char(t, replace(replace(replace(fmt, '%Y', 'YYYY'), '%m', 'MM'), '%d', 'DD')) $$""",
 ]
 
 # DuckDB syntax -> PostgreSQL syntax, as (pattern, replacement); applied in order after the calls below.
@@ -88,7 +94,60 @@ def _rewrite_calls(sql: str, name: str, build) -> str:
     return sql
 
 
+_AGGREGATE = re.compile(r"\b(count|sum|avg|min|max|bool_or|bool_and|median|quantile_cont|count_if|"
+                        r"percentile_cont|string_agg|list)\s*\(", re.I)
+_CLAUSE_AFTER_SUBQUERY = re.compile(r"\s*(GROUP|WHERE|ORDER|HAVING|LIMIT|UNION|\)|$)", re.I)
+
+
+def _depths(sql: str) -> list[int]:
+    """The parenthesis depth at each character of ``sql``."""
+    depth, out = 0, []
+    for ch in sql:
+        depth += ch == "("
+        out.append(depth)
+        depth -= ch == ")"
+    return out
+
+
+def _alias_subqueries(sql: str) -> str:
+    """PostgreSQL wants a name for every subquery in FROM (``FROM (SELECT ...) AS s``); DuckDB does not."""
+    pattern, start, count = re.compile(r"\bFROM\s*\(\s*SELECT\b", re.I), 0, 0
+    while (match := pattern.search(sql, start)):
+        opening = sql.index("(", match.start())
+        depth, i = 1, opening + 1
+        while depth and i < len(sql):
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            i += 1
+        if _CLAUSE_AFTER_SUBQUERY.match(sql, i):
+            count += 1
+            sql = f"{sql[:i]} AS subquery_{count}{sql[i:]}"
+        start = opening + 1
+    return sql
+
+
+def _group_by_all(sql: str) -> str:
+    """``GROUP BY ALL`` (DuckDB: every selected expression that is not an aggregate) as column positions."""
+    while (match := re.search(r"\bGROUP BY ALL\b", sql, re.I)):
+        depths = _depths(sql)
+        level = depths[match.start()]
+        select = max(m.start() for m in re.finditer(r"\bSELECT\b", sql[:match.start()], re.I)
+                     if depths[m.start()] == level)
+        end = next(m.start() for m in re.finditer(r"\bFROM\b", sql[select:match.start()], re.I)
+                   if depths[select + m.start()] == level) + select
+        items = _split_args(sql[select + len("SELECT"):end])
+        positions = [str(n) for n, item in enumerate(items, 1) if not _AGGREGATE.search(item)]
+        sql = f"{sql[:match.start()]}GROUP BY {', '.join(positions)}{sql[match.end():]}"
+    return sql
+
+
+class NoEquivalent(ValueError):
+    """The query uses DuckDB syntax that these rules do not rewrite."""
+
+
 def to_postgres(sql: str) -> str:
+    if re.search(r"\bUNION\s+(ALL\s+)?BY\s+NAME\b", sql, re.I):
+        raise NoEquivalent("UNION BY NAME (DuckDB matches the columns by name) is not rewritten")
+    sql = _group_by_all(_alias_subqueries(sql))
     sql = _rewrite_calls(sql, "median", lambda a: f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {a[0]})")
     sql = _rewrite_calls(sql, "quantile_cont",
                          lambda a: f"percentile_cont({a[1]}) WITHIN GROUP (ORDER BY {a[0]})")
@@ -156,7 +215,7 @@ def run(query_timings, repeats: int = 3, progress=print) -> PostgresRun:
                     pg.time_query(conn, to_postgres(first_sql), first_binds, 1)  # warm the buffers
                     for sql, binds in timing.rendered:
                         result.runs.extend(pg.time_query(conn, to_postgres(sql), binds, repeats))
-                except psycopg.Error as exc:
+                except (psycopg.Error, NoEquivalent) as exc:
                     result.error = f"no PostgreSQL equivalent: {str(exc).splitlines()[0][:120]}"
                 progress(f"  {timing.name}: PostgreSQL p50 {result.p(50):.1f} ms" +
                          (f" ({result.error})" if result.error else ""))
