@@ -54,9 +54,10 @@ def content_key(*parts) -> bytes:
     return hashlib.blake2b(pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
 
 
-def by_content(size: int = 1024):
-    """Decorator: keep ``fn(*args)`` by the content of ``args`` (positional; the result immutable or copied by
-    callers). Arguments that cannot be pickled are passed through to ``fn`` every time."""
+def by_content(size: int = 1024, copied: bool = False):
+    """Decorator: keep ``fn(*args)`` by the content of ``args`` (positional). The result must be immutable, or
+    ``copied=True`` hands each caller its own ``result.copy()`` (a DataFrame, a dict). Arguments that cannot
+    be pickled are passed through to ``fn`` every time."""
 
     def decorate(fn):
         cache = LRU(size)
@@ -71,7 +72,7 @@ def by_content(size: int = 1024):
             if result is None:
                 result = fn(*args)
                 cache.put(key, result)
-            return result
+            return result.copy() if copied else result
 
         cached.cache = cache
         return cached

@@ -121,3 +121,19 @@ def test_arguments_that_cannot_be_pickled_are_computed_each_time_not_kept():
 
     assert name_of(local_function) == name_of(local_function) == "local_function"
     assert len(calls) == 2 and len(name_of.cache) == 0
+
+
+def test_a_copied_result_changed_by_one_caller_is_not_seen_by_the_next():
+    calls = []
+
+    @memo.by_content(size=8, copied=True)
+    def totals(table: pd.DataFrame) -> pd.DataFrame:
+        calls.append(1)
+        return table.groupby("area", as_index=False)["n"].sum()
+
+    table = pd.DataFrame({"area": ["a", "a", "b"], "n": [1, 2, 3]})
+    first = totals(table)
+    first.loc[0, "n"] = 999
+    second = totals(table.copy())
+    assert len(calls) == 1
+    assert list(second["n"]) == [3, 3]

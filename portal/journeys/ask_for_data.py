@@ -53,7 +53,7 @@ def status_chart(counts: pd.DataFrame, title: str) -> alt.Chart:
     return alt.Chart(counts, title=title).mark_bar(color=theme.NHS_BLUE).encode(
         x=alt.X("Requests:Q", axis=count_axis(counts["Requests"].max(), "Number of requests")),
         y=alt.Y("Status:N", sort=list(data_requests.STATUSES), title=None),
-        tooltip=["Status:N", "Requests:Q"],
+        tooltip=[alt.Tooltip("Status:N"), alt.Tooltip("Requests:Q")],
     ).properties(height=180)
 
 

@@ -133,7 +133,7 @@ def daily_chart(counts: pd.DataFrame) -> alt.Chart:
         x=alt.X("Day:O", title="Day", axis=alt.Axis(labelAngle=0)),  # one band per day, however few
         y=alt.Y("sum(Entries):Q", axis=count_axis(counts.groupby("Day")["Entries"].sum().max(), "Entries")),
         color=alt.Color("Event:N", scale=alt.Scale(range=theme.CATEGORICAL), title="Event"),
-        tooltip=["Day:O", "Event:N", "Entries:Q"],
+        tooltip=[alt.Tooltip("Day:O"), alt.Tooltip("Event:N"), alt.Tooltip("Entries:Q")],
     ).properties(height=260)
 
 

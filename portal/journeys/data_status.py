@@ -46,7 +46,8 @@ def match_chart(table: pd.DataFrame) -> alt.Chart:
     return alt.Chart(linked, title="Linkage match rate by feed").mark_bar(color=theme.NHS_BLUE).encode(
         x=alt.X("Linkage match rate (%):Q", scale=alt.Scale(domain=[0, 100]), title="Records linked to a person (%)"),
         y=alt.Y("Feed:N", sort="x", title=None, axis=alt.Axis(labelLimit=320)),
-        tooltip=["Feed:N", "Linkage match rate (%):Q", "Rows:Q", "Files rejected:Q"],
+        tooltip=[alt.Tooltip(shorthand)
+                 for shorthand in ("Feed:N", "Linkage match rate (%):Q", "Rows:Q", "Files rejected:Q")],
     ).properties(height=max(120, 28 * len(linked)))
 
 
