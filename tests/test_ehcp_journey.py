@@ -64,3 +64,27 @@ def test_charts_draw_every_shown_measure():
     assert len(data) == 6 and set(data["measure"]) == set(journey.TIMELINESS_MEASURES.values())
     assert journey.disputes_sentence(pd.DataFrame({"year_ending": ["2026-10-01"], "mediations": [12], "tribunals": [pd.NA]})) == (
         "In the 12 months to Oct 2026 there were 12 mediations and fewer than 8 tribunal appeals.")
+
+
+def _melted(by_year, measures, value_name):
+    """What the charts' long data was built with before (pandas' melt), to compare with."""
+    data = journey.with_year_labels(by_year)
+    long = data.melt(id_vars=["year_ending", "year_label"], value_vars=list(measures), var_name="measure",
+                     value_name=value_name).dropna(subset=[value_name])
+    long["measure"] = long["measure"].map(measures)
+    long[value_name] = long[value_name].astype(float)
+    return long
+
+
+def test_the_charts_long_data_is_what_melting_the_table_gives():
+    shown = _by_year()
+    hidden = shown.astype({"requests": "Int64", "plans_issued": "Int64", "decided_to_assess": "Int64"})
+    hidden.loc[0, "requests"] = pd.NA
+    hidden.loc[1, ["plans_issued", "decided_to_assess"]] = pd.NA
+    nothing = hidden.assign(requests=pd.NA, plans_issued=pd.NA, decided_to_assess=pd.NA)
+    for frame in (shown, hidden, nothing, shown.assign(year_ending=pd.to_datetime(shown["year_ending"]))):
+        for measures, value_name in ((journey.TIMELINESS_MEASURES, "percent"), (journey.VOLUME_MEASURES, "number")):
+            expected = _melted(frame, measures, value_name)
+            got = journey._long(frame, measures, value_name)
+            pd.testing.assert_frame_equal(got, expected, check_index_type=True)
+            assert type(got.index) is type(expected.index)
