@@ -20,7 +20,7 @@ import altair as alt
 import pandas as pd
 
 from portal import memo, theme
-from portal.journeys.common import is_missing, join_names
+from portal.journeys.common import is_missing, join_names, melted
 from portal.public import specs
 from portal.public.common import SYMBOLS
 from portal.public.mart import MARTS
@@ -444,7 +444,7 @@ def latest_chart(table: pd.DataFrame, indicator: Indicator) -> alt.Chart:
 
 
 def trend_chart(table: pd.DataFrame, indicator: Indicator) -> alt.Chart:
-    long = table.melt(id_vars="Period", var_name="Series", value_name="Value").dropna(subset=["Value"])
+    long = melted(table, ["Period"], [c for c in table.columns if c != "Period"], "Series", "Value")
     periods = list(table["Period"])
     series = [c for c in table.columns if c != "Period"]
     palette = [theme.NHS_BLUE, theme.NHS_DARK_GREY, theme.NHS_AQUA_GREEN, theme.NHS_ORANGE, theme.NHS_PINK,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from portal import theme
-from portal.journeys.common import fmt_number, fmt_pct, is_missing, join_names, rounded_for_display
+from portal.journeys.common import fmt_number, fmt_pct, is_missing, join_names, melted, rounded_for_display
 
 STATUSES = ["EHCP", "SEN support", "No SEND"]
 STATUS_PHRASES = {"EHCP": "pupils with an EHCP", "SEN support": "pupils on SEN support",
@@ -152,8 +152,7 @@ def attainment_summary(df: pd.DataFrame) -> str:
 def gap_chart(df: pd.DataFrame, label: str) -> alt.Chart | None:
     """Bar chart of each group's gap (no SEN minus EHCP, and minus SEN support)."""
     wide = gaps(df, ["group_value"])
-    long = wide.melt(id_vars=["group_value"], value_vars=["gap_EHCP", "gap_SEN support"], var_name="gap",
-                     value_name="points").dropna(subset=["points"])
+    long = melted(wide, ["group_value"], ["gap_EHCP", "gap_SEN support"], "gap", "points")
     if long.empty:
         return None  # an empty chart is an unlabelled graphic to a screen reader
     long["gap"] = long["gap"].map({"gap_EHCP": "EHCP", "gap_SEN support": "SEN support"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from portal.journeys.common import rounded_for_display, fmt_count, fmt_pct, is_missing, join_names
+from portal.journeys.common import rounded_for_display, fmt_count, fmt_pct, is_missing, join_names, melted
 
 BREAKDOWNS: dict[str, str] = {
     "locality": "Locality",
@@ -170,23 +170,9 @@ def _year_labels(by_year: pd.DataFrame) -> list[str]:
 
 
 def _long(by_year: pd.DataFrame, measures: dict[str, str], value_name: str) -> pd.DataFrame:
-    """One row per year and measure with a figure (as ``melt`` then ``dropna``, built directly: a page draws
-    three of these on every run, and pandas' melt cost several milliseconds each for five years)."""
-    years, labels = list(by_year["year_ending"]), _year_labels(by_year)
-    kept: list[tuple[int, str, float]] = []  # (row number in the melted frame, measure, figure)
-    for offset, (column, measure) in enumerate(measures.items()):
-        for position, value in enumerate(by_year[column]):
-            if not is_missing(value):
-                kept.append((offset * len(years) + position, measure, float(value)))
-    rows = [number % len(years) for number, _, _ in kept]
-    long = pd.DataFrame({
-        "year_ending": pd.Series([years[r] for r in rows], dtype=by_year["year_ending"].dtype),
-        "year_label": pd.Series([labels[r] for r in rows], dtype=object),
-        "measure": pd.Series([measure for _, measure, _ in kept], dtype=object),
-        value_name: pd.Series([value for _, _, value in kept], dtype=float),
-    })
-    if len(kept) < len(measures) * len(years):  # melt's own numbering kept, as the chart's data carries it
-        long.index = pd.Index([number for number, _, _ in kept], dtype="int64")
+    long = melted(with_year_labels(by_year), ["year_ending", "year_label"], list(measures), "measure", value_name)
+    long["measure"] = long["measure"].map(measures)
+    long[value_name] = long[value_name].astype(float)
     return long
 
 

@@ -13,7 +13,8 @@ import altair as alt
 import pandas as pd
 
 from portal import config
-from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, rounded_for_display
+from portal.journeys.common import (fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, melted,
+                                    rounded_for_display)
 from portal.theme import colour_if
 
 # The community services of SPEC §3.2, by the codes in fct_referrals.service.
@@ -217,8 +218,7 @@ def breakdown_chart(breakdown: pd.DataFrame, by: str) -> alt.Chart:
 
 
 def trend_chart(trend: pd.DataFrame, service: str) -> alt.Chart:
-    long = trend.melt(id_vars=["month"], value_vars=["n_waiting", "n_over_18_weeks", "n_over_52_weeks"],
-                      var_name="measure", value_name="children").dropna(subset=["children"])
+    long = melted(trend, ["month"], ["n_waiting", "n_over_18_weeks", "n_over_52_weeks"], "measure", "children")
     long["measure"] = long["measure"].map({"n_waiting": "All waiting", "n_over_18_weeks": "Over 18 weeks",
                                            "n_over_52_weeks": "Over 52 weeks"})
     return alt.Chart(long).mark_line(point=True).encode(

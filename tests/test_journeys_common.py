@@ -1,0 +1,36 @@
+"""Helpers shared by the journey pages (portal/journeys/common.py)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from portal.journeys.common import melted
+
+
+def _frames():
+    months = pd.to_datetime(["2026-01-31", "2026-02-28", "2026-03-31"])
+    counts = pd.DataFrame({"month": months, "a": pd.array([5, pd.NA, 7], dtype="Int64"),
+                           "b": pd.array([1, 2, 3], dtype="Int64")})
+    yield counts                                                          # some figures hidden
+    yield counts.assign(a=pd.array([5, 6, 7], dtype="Int64"))             # none hidden
+    yield counts.assign(a=pd.NA, b=pd.NA).astype({"a": "Int64", "b": "Int64"})  # all hidden
+    yield counts.assign(a=[1.5, None, 2.0], b=[1, 2, 3])                  # numpy float and int: float
+    yield counts.assign(a=pd.array([1.5, None, 2.0], dtype="Float64"))    # nullable float and int
+    yield counts.iloc[0:0]                                                # no rows
+    yield pd.DataFrame({"group": pd.array(["x", "y"], dtype="string"), "label": ["X", "Y"],
+                        "a": [None, 1.0], "b": [2.0, None]})              # text ids, extension dtype
+
+
+def test_melted_without_value_columns_is_empty_as_melt_is():
+    frame = pd.DataFrame({"Period": ["2024", "2025"]})
+    expected = frame.melt(id_vars="Period", var_name="Series", value_name="Value").dropna(subset=["Value"])
+    pd.testing.assert_frame_equal(melted(frame, ["Period"], [], "Series", "Value"), expected)
+
+
+@pytest.mark.parametrize("frame", list(_frames()))
+def test_melted_is_melt_then_dropna(frame):
+    ids = [c for c in frame.columns if c not in ("a", "b")]
+    expected = frame.melt(id_vars=ids, value_vars=["a", "b"], var_name="measure", value_name="n").dropna(subset=["n"])
+    got = melted(frame, ids, ["a", "b"], "measure", "n")
+    pd.testing.assert_frame_equal(got, expected)
+    assert type(got.index) is type(expected.index)
