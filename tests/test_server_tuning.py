@@ -165,3 +165,27 @@ def test_elements_are_created_as_streamlit_creates_them_without_the_renaming():
         DeltaGenerator(root_container=RootContainer.SIDEBAR, cursor=RunningCursor(RootContainer.MAIN, [0]))
     from streamlit.elements.markdown import MarkdownMixin
     assert MarkdownMixin.markdown.__module__ == "streamlit.delta_generator"
+
+
+def test_the_journey_pages_are_warmed_up_as_a_commissioner_without_writing_anything(on_small_demo, caplog):
+    """Each journey page runs once before the server accepts anyone: what a process does once is paid then,
+    the default filters' figures are cached and each page's opening plan is known. Nothing is written to
+    the operational database (no audit event, no session)."""
+    from portal import navigation, ops, prefetch
+    from portal.roles import COMMISSIONER, User
+
+    queries.clear_cache()
+    prefetch.forget_openings()
+    events = len(ops.audit_events())
+    with caplog.at_level("WARNING", logger="portal.server_tuning"):
+        took = server_tuning.warm_up_pages()
+    journeys = [p.url_path for p in navigation.pages_for(COMMISSIONER) if p.section == "Journeys"]
+    assert list(took) == journeys
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    assert len(ops.audit_events()) == events
+    plan = prefetch.opening_plan("waiting_lists", COMMISSIONER)
+    assert plan, "the opening plan of Waiting lists was not recorded"
+    hits = queries.cache_stats["hits"]
+    name, params = plan[0]
+    queries.run(name, User("someone", "Someone", COMMISSIONER), None, **dict(params))
+    assert queries.cache_stats["hits"] == hits + 1, "the warm-up's figures for the default filters were not kept"
