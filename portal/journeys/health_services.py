@@ -8,6 +8,7 @@ import functools
 from dataclasses import dataclass
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from portal import theme
@@ -83,9 +84,19 @@ def trend_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
     ).properties(height=320, description=f"Line chart: {MEASURES[measure]} each month, one line per group.")
 
 
-def _mean_over(df: pd.DataFrame, measure: str, group: str, months: list) -> float | None:
-    rows = df[(df["group_value"] == group) & (df["month"].isin(months))][measure].dropna()
-    return float(rows.mean()) if len(rows) else None
+def _figures_by_group(data: pd.DataFrame, measure: str) -> dict[str, list[tuple]]:
+    """Each group's (month, figure) pairs in row order (a dict of lists: filtering the frame once per group
+    and span in pandas took about 8 ms a summary)."""
+    by_group: dict[str, list[tuple]] = {}
+    for group, month, value in zip(data["group_value"], data["month"].to_numpy(), data[measure].to_numpy()):
+        by_group.setdefault(group, []).append((month, value))
+    return by_group
+
+
+def _mean_over(by_group: dict[str, list[tuple]], group: str, months: list) -> float | None:
+    wanted = set(months)
+    values = [float(value) for month, value in by_group.get(group, ()) if month in wanted]
+    return float(np.mean(values)) if values else None  # numpy's summation, as pandas' mean used
 
 
 def trend_summary(df: pd.DataFrame, measure: str) -> str:
@@ -93,14 +104,15 @@ def trend_summary(df: pd.DataFrame, measure: str) -> str:
     data = df.dropna(subset=[measure])
     months = sorted(data["month"].unique())
     groups = _groups(data)
+    by_group = _figures_by_group(data, measure)
     if not months or "No SEND" not in groups or len(groups) < 2:
         return "Too few children match these filters to compare children with and without SEND safely."
     send_group = "SEND" if "SEND" in groups else groups[0]
     phrase = MEASURE_PHRASES[measure]
     span = min(12, max(1, len(months) // 2))
     first, last = months[:span], months[-span:]
-    f_send, f_none = _mean_over(data, measure, send_group, first), _mean_over(data, measure, "No SEND", first)
-    l_send, l_none = _mean_over(data, measure, send_group, last), _mean_over(data, measure, "No SEND", last)
+    f_send, f_none = _mean_over(by_group, send_group, first), _mean_over(by_group, "No SEND", first)
+    l_send, l_none = _mean_over(by_group, send_group, last), _mean_over(by_group, "No SEND", last)
     if None in (l_send, l_none):
         return "Too few months have figures shown to compare children with and without SEND."
     last_label = f"the latest {span} months" if span > 1 else pd.Timestamp(last[0]).strftime("%B %Y")
