@@ -106,7 +106,7 @@ def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> a
     x_title = f"{m.title}, {m.unit} (95% confidence interval)"
     base = alt.Chart(data).encode(y=alt.Y("group:N", title=label, sort=list(data["group"])))
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ci_low:Q", title=x_title), x2="ci_high:Q",
+        x=alt.X("ci_low:Q", title=x_title), x2=alt.X2("ci_high"),
         color=alt.Color("representation:N", title="Compared with the area", sort=REPRESENTATION_ORDER,
                         scale=alt.Scale(domain=REPRESENTATION_ORDER, range=REPRESENTATION_COLOURS)))
     points = base.mark_point(filled=True, size=90).encode(

@@ -4,6 +4,7 @@ without adult follow-up.
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from portal import theme
@@ -72,8 +73,13 @@ def age_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
 
 
 def _rate_at(df: pd.DataFrame, group: str, age: int, measure: str):
-    row = df[(df["group_value"] == group) & (df["age"] == age)]
-    return None if row.empty or is_missing(row.iloc[0][measure]) else float(row.iloc[0][measure])
+    """The measure on the first row for the group and age (found on arrays: selecting the rows as a frame,
+    six times a summary, took about 11 ms)."""
+    found = np.flatnonzero((df["group_value"].to_numpy() == group) & (df["age"].to_numpy() == age))
+    if not len(found):
+        return None
+    value = df[measure].iloc[found[0]]
+    return None if is_missing(value) else float(value)
 
 
 def drop_at_18(df: pd.DataFrame, measure: str, group: str = "SEND") -> dict | None:
