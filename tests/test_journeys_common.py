@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from portal.journeys.common import melted
+from portal.journeys.common import melted, records
 
 
 def _frames():
@@ -34,3 +34,14 @@ def test_melted_is_melt_then_dropna(frame):
     got = melted(frame, ids, ["a", "b"], "measure", "n")
     pd.testing.assert_frame_equal(got, expected)
     assert type(got.index) is type(expected.index)
+
+
+@pytest.mark.parametrize("frame", list(_frames()))
+def test_records_are_the_rows_as_to_dict_gives_them(frame):
+    expected = frame.to_dict("records")
+    got = records(frame)
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected):
+        assert list(mine) == list(theirs)
+        for column in mine:
+            assert (pd.isna(mine[column]) and pd.isna(theirs[column])) or mine[column] == theirs[column]

@@ -98,6 +98,13 @@ def count_axis(max_count, title: str, **kwargs):
     return alt.Axis(title=title, values=list(range(0, top + step, step)), format="d", **kwargs)
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The rows as dicts, like ``frame.to_dict("records")`` (hidden figures stay missing), in a tenth of its
+    time: the pages' sentences read a few dozen rows each, and pandas boxes every cell one at a time."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, values)) for values in zip(*(frame[column].tolist() for column in columns))]
+
+
 def melted(frame: pd.DataFrame, id_vars: list[str], value_vars: list[str], var_name: str,
            value_name: str) -> pd.DataFrame:
     """``frame.melt(id_vars, value_vars, var_name, value_name).dropna(subset=[value_name])``: one row per row

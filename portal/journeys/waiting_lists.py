@@ -14,7 +14,7 @@ import pandas as pd
 
 from portal import config
 from portal.journeys.common import (fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, melted,
-                                    rounded_for_display)
+                                    records, rounded_for_display)
 from portal.theme import colour_if
 
 # The community services of SPEC §3.2, by the codes in fct_referrals.service.
@@ -95,13 +95,19 @@ class LongestWait:
         return self.median_weeks - self.year_ago_weeks
 
 
+def _shown_for(by_locality_service: pd.DataFrame, service: str) -> list[dict]:
+    """The service's rows with a median shown."""
+    return [row for row in records(by_locality_service)
+            if row["service"] == service and not is_missing(row["median_wait_weeks"])]
+
+
 def longest_wait_locality(by_locality_service: pd.DataFrame, service: str) -> LongestWait | None:
-    """The locality with the longest median wait for ``service`` among those shown (suppressed ones skipped)."""
-    rows = by_locality_service[(by_locality_service["service"] == service)
-                               & by_locality_service["median_wait_weeks"].notna()]
-    if rows.empty:
+    """The locality with the longest median wait for ``service`` among those shown (suppressed ones skipped);
+    equal medians go to the locality first in alphabetical order."""
+    rows = _shown_for(by_locality_service, service)
+    if not rows:
         return None
-    top = rows.sort_values(["median_wait_weeks", "locality"], ascending=[False, True]).iloc[0]
+    top = min(rows, key=lambda row: (-float(row["median_wait_weeks"]), str(row["locality"])))
     year_ago = top.get("median_wait_weeks_year_ago")
     return LongestWait(locality=str(top["locality"]), median_weeks=float(top["median_wait_weeks"]),
                        year_ago_weeks=None if is_missing(year_ago) else float(year_ago))
@@ -109,8 +115,7 @@ def longest_wait_locality(by_locality_service: pd.DataFrame, service: str) -> Lo
 
 def localities_shown(by_locality_service: pd.DataFrame, service: str) -> int:
     """How many localities have a median shown for the service (one when the filters pick a locality)."""
-    rows = by_locality_service[by_locality_service["service"] == service]
-    return int(rows["median_wait_weeks"].notna().sum())
+    return len(_shown_for(by_locality_service, service))
 
 
 def longest_wait_sentence(service: str, longest: LongestWait | None, localities_shown: int = 2) -> str:
@@ -134,13 +139,12 @@ def longest_wait_sentence(service: str, longest: LongestWait | None, localities_
 
 def waiting_summary(service: str, by_service: pd.DataFrame, by_locality_service: pd.DataFrame) -> str:
     """The one-paragraph plain-English summary of the page for the chosen service."""
-    name = service_name(service)
-    row = by_service[by_service["service"] == service]
-    if row.empty or is_missing(row.iloc[0]["n_waiting"]):
+    services = records(by_service)
+    r = next((row for row in services if row["service"] == service), None)
+    if r is None or is_missing(r["n_waiting"]):
         opening = (f"Too few children and young people are waiting for {service_phrase(service)} with these filters "
                    "to show the numbers safely.")
         return opening
-    r = row.iloc[0]
     parts = [f"Right now {fmt_count(r['n_waiting'])} children and young people are waiting for "
              f"{service_phrase(service)}."]
     if not is_missing(r["median_wait_weeks"]):
@@ -151,9 +155,9 @@ def waiting_summary(service: str, by_service: pd.DataFrame, by_locality_service:
         parts.append(f"{fmt_pct(pct18)} have waited over 18 weeks{tail}.")
     parts.append(longest_wait_sentence(service, longest_wait_locality(by_locality_service, service),
                                        localities_shown(by_locality_service, service)))
-    worst = by_service.dropna(subset=["median_wait_weeks"]).sort_values("median_wait_weeks", ascending=False)
-    if not worst.empty and worst.iloc[0]["service"] != service:
-        top = worst.iloc[0]
+    shown = [row for row in services if not is_missing(row["median_wait_weeks"])]
+    top = max(shown, key=lambda row: float(row["median_wait_weeks"])) if shown else None  # the first of equals
+    if top is not None and top["service"] != service:
         parts.append(f"Across all services, the longest median wait is for {service_phrase(top['service'])} "
                      f"({fmt_number(top['median_wait_weeks'])} weeks).")
     return " ".join(parts)
