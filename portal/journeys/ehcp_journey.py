@@ -7,7 +7,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from portal.journeys.common import rounded_for_display, fmt_count, fmt_pct, is_missing, join_names, melted
+from portal.journeys.common import (fmt_count, fmt_pct, is_missing, join_names, melted, records,
+                                    rounded_for_display)
 
 BREAKDOWNS: dict[str, str] = {
     "locality": "Locality",
@@ -115,41 +116,55 @@ def journey_summary(by_year: pd.DataFrame, reviews: pd.DataFrame, ceased: pd.Dat
     return " ".join(p for p in parts if p)
 
 
+def _shown(frame: pd.DataFrame, column: str) -> list[dict]:
+    """The rows whose ``column`` is shown (not hidden by suppression), as records."""
+    return [row for row in records(frame) if not is_missing(row[column])]
+
+
+def _largest(rows: list[dict], column: str) -> dict | None:
+    """The row with the largest ``column``; the first of equals, as a descending sort gives."""
+    return max(rows, key=lambda row: float(row[column])) if rows else None
+
+
+def _total(frame: pd.DataFrame, column: str):
+    """The sum of the shown figures; None when none is shown (pandas' ``sum(min_count=1)``)."""
+    shown = [value for value in frame[column].tolist() if not is_missing(value)]
+    return sum(shown) if shown else None
+
+
 def reviews_sentence(reviews: pd.DataFrame) -> str:
-    in_place = reviews["plans_in_place"].sum(min_count=1) if not reviews.empty else None
-    overdue = reviews["reviews_overdue"].sum(min_count=1) if not reviews.empty else None
-    if is_missing(in_place) or is_missing(overdue):
+    in_place, overdue = _total(reviews, "plans_in_place"), _total(reviews, "reviews_overdue")
+    if in_place is None or overdue is None:
         return ""
     text = f"Of about {fmt_count(in_place)} plans in place, {fmt_count(overdue)} have an overdue annual review"
-    worst = reviews.dropna(subset=["pct_overdue"]).sort_values("pct_overdue", ascending=False)
-    if len(worst) > 1:
-        top = worst.iloc[0]
+    shown = _shown(reviews, "pct_overdue")
+    if len(shown) > 1:
+        top = _largest(shown, "pct_overdue")
         text += f"; the share overdue is highest for {top['group_value']} ({fmt_pct(top['pct_overdue'])})"
     return text + "."
 
 
 def ceased_sentence(ceased: pd.DataFrame) -> str:
-    shown = ceased.dropna(subset=["plans_ceased"])
-    shown = shown[shown["plans_ceased"] > 0].sort_values("plans_ceased", ascending=False)
-    if shown.empty:
+    top = _largest([row for row in _shown(ceased, "plans_ceased") if row["plans_ceased"] > 0], "plans_ceased")
+    if top is None:
         return ""
-    top = shown.iloc[0]
     return (f"The most common reason a plan ended in the period was \u201c{cease_reason_name(top['cease_reason'])}\u201d "
             f"({fmt_count(top['plans_ceased'])} plans).")
 
 
 def slowest_groups(breakdown: pd.DataFrame, n: int = 2) -> list[str]:
     """The groups with the lowest share of plans issued within 20 weeks (suppressed ones skipped)."""
-    shown = breakdown.dropna(subset=["pct_issued_within_20_weeks"])
-    return shown.sort_values(["pct_issued_within_20_weeks", "group_value"])["group_value"].head(n).astype(str).tolist()
+    shown = _shown(breakdown, "pct_issued_within_20_weeks")
+    ranked = sorted(shown, key=lambda row: (float(row["pct_issued_within_20_weeks"]), str(row["group_value"])))
+    return [str(row["group_value"]) for row in ranked[:n]]
 
 
 def breakdown_sentence(breakdown: pd.DataFrame, by: str) -> str:
     slow = slowest_groups(breakdown)
     if not slow:
         return "Too few plans were issued in each group in this period to compare them."
-    rows = breakdown.set_index("group_value").loc[slow]
-    shares = [f"{g} ({fmt_pct(rows.loc[g, 'pct_issued_within_20_weeks'])})" for g in slow]
+    shares_by_group = {str(row["group_value"]): row["pct_issued_within_20_weeks"] for row in records(breakdown)}
+    shares = [f"{g} ({fmt_pct(shares_by_group[g])})" for g in slow]
     return (f"By {BREAKDOWNS.get(by, by).lower()}, the smallest shares of plans issued within 20 weeks were in "
             f"{join_names(shares)}.")
 
