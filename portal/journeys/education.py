@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from portal import theme
-from portal.journeys.common import fmt_number, fmt_pct, is_missing, join_names, melted, rounded_for_display
+from portal.journeys.common import fmt_number, fmt_pct, is_missing, join_names, melted, records, rounded_for_display
 
 STATUSES = ["EHCP", "SEN support", "No SEND"]
 STATUS_PHRASES = {"EHCP": "pupils with an EHCP", "SEN support": "pupils on SEN support",
@@ -125,12 +125,12 @@ def attainment_chart(df: pd.DataFrame) -> alt.Chart | None:
 
 def attainment_summary(df: pd.DataFrame) -> str:
     """Latest year's averages and gaps, and how the EHCP gap moved since the first year shown."""
-    wide = gaps(df, ["academic_year"]).sort_values("academic_year")
-    shown = wide.dropna(subset=["mean_No SEND"])
-    if shown.empty:
+    years = sorted(records(gaps(df, ["academic_year"])), key=lambda row: row["academic_year"])
+    shown = [row for row in years if not is_missing(row["mean_No SEND"])]
+    if not shown:
         return ("Too few pupils with these filters have GCSE results to show average Attainment 8 scores safely, "
                 "or the SEND status filter leaves no pupils with no SEN to compare with.")
-    latest = shown.iloc[-1]
+    latest = shown[-1]
     year = latest["academic_year"]
     parts = [f"In {year}, pupils with no SEN averaged {fmt_number(latest['mean_No SEND'], 1)} in Attainment 8."]
     for status in ("EHCP", "SEN support"):
@@ -138,10 +138,10 @@ def attainment_summary(df: pd.DataFrame) -> str:
         if not is_missing(mean):
             parts.append(f"{_capital(STATUS_PHRASES[status])} averaged {fmt_number(mean, 1)}, "
                          f"{fmt_number(abs(gap), 1)} points {'below' if gap >= 0 else 'above'}.")
-    gap_years = shown.dropna(subset=["gap_EHCP"])
+    gap_years = [row for row in shown if not is_missing(row["gap_EHCP"])]
     if len(gap_years) >= 2:
-        first = gap_years.iloc[0]
-        change = gap_years.iloc[-1]["gap_EHCP"] - first["gap_EHCP"]
+        first = gap_years[0]
+        change = gap_years[-1]["gap_EHCP"] - first["gap_EHCP"]
         trend = ("about the same as" if abs(change) < 1 else
                  f"{fmt_number(abs(change), 1)} points {'wider' if change > 0 else 'narrower'} than")
         parts.append(f"The EHCP gap is {trend} in {first['academic_year']} "
