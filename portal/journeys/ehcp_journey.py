@@ -62,9 +62,13 @@ def year_label(year_ending) -> str:
     return pd.Timestamp(year_ending).strftime("%b %Y")
 
 
+def _year_labels(by_year: pd.DataFrame) -> list[str]:
+    return [year_label(year_ending) for year_ending in by_year["year_ending"]]
+
+
 def with_year_labels(by_year: pd.DataFrame) -> pd.DataFrame:
     out = by_year.copy()
-    out.insert(0, "year_label", out["year_ending"].map(year_label))
+    out.insert(0, "year_label", pd.Series(_year_labels(by_year), index=out.index, dtype=object))
     return out
 
 
@@ -178,10 +182,6 @@ TIMELINESS_MEASURES = {
 }
 VOLUME_MEASURES = {"requests": "Requests received", "decided_to_assess": "Decided to assess",
                    "plans_issued": "Plans issued"}
-
-
-def _year_labels(by_year: pd.DataFrame) -> list[str]:
-    return [year_label(year_ending) for year_ending in by_year["year_ending"]]
 
 
 def _long(by_year: pd.DataFrame, measures: dict[str, str], value_name: str) -> pd.DataFrame:

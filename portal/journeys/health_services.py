@@ -104,9 +104,9 @@ def trend_summary(df: pd.DataFrame, measure: str) -> str:
     data = df.dropna(subset=[measure])
     months = sorted(data["month"].unique())
     groups = _groups(data)
-    by_group = _figures_by_group(data, measure)
     if not months or "No SEND" not in groups or len(groups) < 2:
         return "Too few children match these filters to compare children with and without SEND safely."
+    by_group = _figures_by_group(data, measure)
     send_group = "SEND" if "SEND" in groups else groups[0]
     phrase = MEASURE_PHRASES[measure]
     span = min(12, max(1, len(months) // 2))
