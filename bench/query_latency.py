@@ -100,8 +100,8 @@ def filter_combinations(count: int, seed: int = 7) -> list[Filters]:
 def _params_for(spec: queries.QuerySpec, rng: random.Random) -> dict:
     """Values for the query's own parameters: what the page passes where it is fixed by the portal's setup
     (the configured area, the headline indicators), else a random allowed value where there is a list."""
-    if spec.name in _PAGE_PARAMS:
-        return _PAGE_PARAMS[spec.name]()
+    if spec.name in AREA_QUERIES:
+        return _compare_area_params(spec.name)
     chosen = {}
     for pname, pspec in spec.params.items():
         allowed = getattr(pspec, "allowed", None)
@@ -121,8 +121,7 @@ def _compare_area_params(name: str) -> dict:
     return {"indicator_ids": compare.headline_ids(), "la_codes": area.la_codes, "icb_code": area.icb_code}
 
 
-_PAGE_PARAMS = {name: (lambda name=name: _compare_area_params(name))
-                for name in ("compare_indicators_available", "compare_benchmarks")}
+AREA_QUERIES = ("compare_indicators_available", "compare_benchmarks")  # settings fixed by the configured area
 
 
 def _published_statistics_missing(spec: queries.QuerySpec) -> bool:

@@ -444,9 +444,9 @@ def latest_chart(table: pd.DataFrame, indicator: Indicator) -> alt.Chart:
 
 
 def trend_chart(table: pd.DataFrame, indicator: Indicator) -> alt.Chart:
-    long = melted(table, ["Period"], [c for c in table.columns if c != "Period"], "Series", "Value")
-    periods = list(table["Period"])
     series = [c for c in table.columns if c != "Period"]
+    long = melted(table, ["Period"], series, "Series", "Value")
+    periods = list(table["Period"])
     palette = [theme.NHS_BLUE, theme.NHS_DARK_GREY, theme.NHS_AQUA_GREEN, theme.NHS_ORANGE, theme.NHS_PINK,
                theme.NHS_PURPLE]
     colour = alt.Color("Series:N", scale=alt.Scale(domain=series, range=palette[:len(series)]),
