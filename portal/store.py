@@ -166,10 +166,10 @@ class MartReader:
         with self._lock:
             cur, schema = self._idle.pop() if self._idle else (None, None)
         if cur is None:
-            cur, _ = self.cursor(version)
-        elif schema != version.schema:
-            cur.execute(f"SET search_path = '{version.schema}'")  # version name validated by _VERSION_RE
+            cur, schema = self.cursor(version)[0], version.schema
         try:
+            if schema != version.schema:
+                cur.execute(f"SET search_path = '{version.schema}'")  # version name validated by _VERSION_RE
             yield cur, version
         except BaseException:
             cur.close()
