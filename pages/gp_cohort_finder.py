@@ -123,7 +123,14 @@ def _exported(file_format: str) -> None:
 about = {**ui.provenance(result), **journey.about_sheet(definition, practice, len(shown))}
 stem = journey.file_stem(definition, result.as_of)
 if not shown.empty:  # nothing to download otherwise (and a greyed-out button fails contrast)
-    ui.download_buttons("cohort list", shown, about, stem, on_download=_exported)
+    left, right = st.columns(2)
+    left.download_button("Download CSV: cohort list", ui.csv_bytes(shown), file_name=f"{stem}.csv",
+                         mime="text/csv", key="cohort_download_csv", on_click=_exported, args=("csv",),
+                         icon=":material/download:")
+    right.download_button("Download Excel: cohort list", ui.excel_bytes(shown, about), file_name=f"{stem}.xlsx",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          key="cohort_download_xlsx", on_click=_exported, args=("xlsx",),
+                          icon=":material/download:")
 ui.definitions_panel(result, about)
 
 # --- save the definition -----------------------------------------------------------------------------------

@@ -118,26 +118,6 @@ def test_downloads_hold_exactly_the_table_shown(tiny_marts):
     assert about["Privacy"] == suppression.SUPPRESSED_NOTE
 
 
-def test_download_files_are_made_only_when_a_button_is_clicked(tiny_marts, tmp_path, help_dir, monkeypatch):
-    made = []
-    monkeypatch.setattr(ui, "csv_bytes", lambda table: made.append("csv") or b"")
-    monkeypatch.setattr(ui, "excel_bytes", lambda table, about: made.append("xlsx") or b"")
-    at = _page(tmp_path).run()
-    assert not at.exception and len(at.get("download_button")) == 2
-    assert made == [], "a rerun made no file"
-
-
-def test_a_download_that_fails_tells_the_person_plainly_and_logs_why(caplog):
-    def broken() -> bytes:
-        raise ValueError("column 'n_people' has an unsupported dtype at /srv/portal/ui.py")
-
-    with pytest.raises(RuntimeError) as raised:
-        ui._made_on_click(broken)()
-    assert str(raised.value) == "The file could not be made. Please try again or tell your administrator."
-    assert "unsupported dtype" in caplog.text
-    assert ui._made_on_click(lambda: b"a,b")() == b"a,b"
-
-
 def test_exports_are_audited(tiny_marts):
     from portal import ops
     from portal.filters import default_filters
