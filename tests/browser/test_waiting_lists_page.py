@@ -52,7 +52,9 @@ def test_clinician_sees_their_own_list(page, login, demo_users, axe_violations, 
     heading.wait_for()
     heading.scroll_into_view_if_needed()
     assert page.get_by_role("button", name="Download CSV: Your list: Autism assessment in").count() == 1
-    assert "Pseudonymous ID" in page.get_by_test_id("stMain").inner_text() or \
-        page.locator('[data-testid="stDataFrame"]').count() > 0  # long lists scroll in a grid
+    # The list's rows: a table, or a grid for long lists. Waited for, not read at once: the browser may draw
+    # a table a moment after the heading and buttons around it (it loads a component's code on first use).
+    rows = page.get_by_test_id("stMain").get_by_role("columnheader", name="Pseudonymous ID")
+    rows.or_(page.get_by_test_id("stDataFrame")).first.wait_for()
     screenshot(page, "waiting-lists-clinician")
     assert page_violations(axe_violations, page) == []
