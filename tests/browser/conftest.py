@@ -29,7 +29,7 @@ import requests
 from portal import config, ops
 from portal.demo_users import DEMO_USERS, demo_password
 from portal.ports import free_loopback_port
-from tests.browser.helpers import wait_for_portal, wait_until_idle
+from tests.browser.helpers import COUNT_SCRIPT_RUNS, wait_for_portal, wait_until_idle
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -151,6 +151,7 @@ def new_context(browser, request):
     def make(**kwargs):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, **kwargs)
         context.set_default_timeout(30_000)
+        context.add_init_script(COUNT_SCRIPT_RUNS)
         contexts.append(context)
         return context
 

@@ -1,13 +1,58 @@
 """Small helpers the browser tests share (fixtures live in conftest.py)."""
 from __future__ import annotations
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
+# Lets wait_until_idle tell whether the last action started a script run, and wait for that run rather
+# than for a fixed time: under load the server may start it well after the click returns.
+# - Streamlit sets data-test-script-state to "running" while a run is under way; each change away from
+#   "running" is a run ending (attributeOldValue keeps the value at the time of the change, so a run that
+#   starts and ends between two observer callbacks still counts).
+# - A click, or Enter or Space on the keyboard, is an action that may start a run; the number of runs
+#   finished at that moment is kept, so a run counts only if it ends after the action. Opening an
+#   expander or a tab is drawn by the browser alone and starts none, so it is not an action here.
+COUNT_SCRIPT_RUNS = """
+window.__portalRunsFinished = 0;
+window.__portalRunsAtAction = null;
+new MutationObserver(records => {
+  for (const record of records) {
+    if (record.oldValue === "running") window.__portalRunsFinished += 1;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["data-test-script-state"]});
+const noteAction = event => {
+  if (event.target instanceof Element && event.target.closest('summary, [role="tab"]')) return;
+  window.__portalRunsAtAction = window.__portalRunsFinished;
+};
+document.addEventListener("click", noteAction, true);
+document.addEventListener("keydown", event => {
+  if (event.key === "Enter" || event.key === " ") noteAction(event);
+}, true);
+"""
+
+# How long an action may take to start its run. Actions that start none (a download, opening an
+# expander) pay this wait in full, so it is kept short of the test timeouts but well above the start
+# delays seen on a busy machine (up to about 1 s).
+RUN_START_WAIT_MS = 3_000
+
+
 def wait_until_idle(page, timeout: float = 60_000) -> None:
-    """Wait for the current script run to finish (give a just-triggered run a moment to start)."""
-    page.wait_for_timeout(200)
+    """Wait until no script run is under way, including the run the last action (a click, Enter or
+    Space since the last call) started, however late the server starts it."""
+    try:
+        page.wait_for_function(
+            """() => window.__portalRunsAtAction === null
+                     || window.__portalRunsFinished > window.__portalRunsAtAction
+                     || document.querySelector('[data-test-script-state="running"]') !== null""",
+            timeout=RUN_START_WAIT_MS,
+        )
+    except PlaywrightTimeoutError:
+        pass  # the action started no run (a download button, say): the app is idle already
     page.wait_for_selector(READY, timeout=timeout)
+    page.evaluate("window.__portalRunsAtAction = null")
 
 
 def wait_for_portal(page, timeout: float = 90_000) -> None:
