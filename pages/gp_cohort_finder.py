@@ -86,8 +86,7 @@ definition = CohortDefinition.from_dict(st.session_state["cohort_definition"])
 
 # --- the list -------------------------------------------------------------------------------------------
 try:
-    result = cohorts.run_cohort(user, definition, filters,
-                                audit=not st.session_state.pop("cohort_export_clicked", False))
+    result = cohorts.run_cohort(user, definition, filters)
 except Exception as exc:  # the runner's messages are safe to show; anything else is logged, not shown
     from portal import queries
 
@@ -117,20 +116,12 @@ else:
 
 def _exported(file_format: str) -> None:
     cohorts.record_export(user, definition, len(shown), file_format, filters)
-    st.session_state["cohort_export_clicked"] = True  # the rerun after a download is not a new view
 
 
 about = {**ui.provenance(result), **journey.about_sheet(definition, practice, len(shown))}
 stem = journey.file_stem(definition, result.as_of)
 if not shown.empty:  # nothing to download otherwise (and a greyed-out button fails contrast)
-    left, right = st.columns(2)
-    left.download_button("Download CSV: cohort list", ui.csv_bytes(shown), file_name=f"{stem}.csv",
-                         mime="text/csv", key="cohort_download_csv", on_click=_exported, args=("csv",),
-                         icon=":material/download:")
-    right.download_button("Download Excel: cohort list", ui.excel_bytes(shown, about), file_name=f"{stem}.xlsx",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          key="cohort_download_xlsx", on_click=_exported, args=("xlsx",),
-                          icon=":material/download:")
+    ui.download_buttons("cohort list", shown, about, stem, on_download=_exported)
 ui.definitions_panel(result, about)
 
 # --- save the definition -----------------------------------------------------------------------------------

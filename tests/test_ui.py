@@ -118,13 +118,38 @@ def test_downloads_hold_exactly_the_table_shown(tiny_marts):
     assert about["Privacy"] == suppression.SUPPRESSED_NOTE
 
 
+def test_download_files_are_made_only_when_a_button_is_clicked(tiny_marts, tmp_path, help_dir, monkeypatch):
+    made = []
+    monkeypatch.setattr(ui, "csv_bytes", lambda table: made.append("csv") or b"")
+    monkeypatch.setattr(ui, "excel_bytes", lambda table, about: made.append("xlsx") or b"")
+    at = _page(tmp_path).run()
+    assert not at.exception and len(at.get("download_button")) == 2
+    assert made == [], "a rerun made no file"
+
+
+def test_a_download_that_fails_tells_the_person_plainly_and_logs_why(caplog):
+    def broken() -> bytes:
+        raise ValueError("column 'n_people' has an unsupported dtype at /srv/portal/ui.py")
+
+    audited = []
+    with pytest.raises(RuntimeError) as raised:
+        ui._made_on_click(broken, lambda: audited.append("broken"))()
+    assert str(raised.value) == "The file could not be made. Please try again or tell your administrator."
+    assert "unsupported dtype" in caplog.text
+    assert audited == [], "a file that was not made is not audited as exported"
+    assert ui._made_on_click(lambda: b"a,b", lambda: audited.append("made"))() == b"a,b"
+    assert audited == ["made"]
+
+
 def test_exports_are_audited(tiny_marts):
     from portal import ops
     from portal.filters import default_filters
 
-    ui._audit_export("people_by_locality", "csv", 4, default_filters(as_of=pd.Timestamp("2026-10-31").date()))
+    ui._audit_export("people_by_locality", "csv", 4, default_filters(as_of=pd.Timestamp("2026-10-31").date()),
+                     user=User("comm.a", "Commissioner A", "commissioner"))
     event = ops.audit_events(event="export")[0]
     assert event["detail"]["query"] == "people_by_locality" and event["detail"]["format"] == "csv"
+    assert event["username"] == "comm.a"
 
 
 def test_table_text_is_shown_literally():

@@ -50,15 +50,8 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
         st.markdown(f"**Table: {title}**")
         ui.show_table(table)
     if not table.empty:  # nothing to download otherwise (and a greyed-out button fails contrast)
-        left, right = st.columns(2)
-        for column, fmt, data, mime in (
-                (left, "csv", ui.csv_bytes(table), "text/csv"),
-                (right, "xlsx", ui.excel_bytes(table, meaning.about(title)),
-                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
-            column.download_button(
-                f"Download {'CSV' if fmt == 'csv' else 'Excel'}: {title}", data,
-                file_name=f"{download_name}.{fmt}", mime=mime, key=f"download_{fmt}_{download_name}",
-                on_click=audit_export, args=(user, download_name, fmt, len(table)), icon=":material/download:")
+        ui.download_buttons(title, table, meaning.about(title), download_name,
+                            on_download=lambda file_format: audit_export(user, download_name, file_format, len(table)))
     with st.expander(f"What does this mean? ({title})"):
         st.markdown(f"**What it shows.** {meaning.what}")
         st.markdown(f"**Where it comes from.** {meaning.source} Refreshed: {meaning.refreshed}.")

@@ -13,7 +13,8 @@ READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 #   starts and ends between two observer callbacks still counts).
 # - A click, or Enter or Space on the keyboard, is an action that may start a run; the number of runs
 #   finished at that moment is kept, so a run counts only if it ends after the action. Opening an
-#   expander or a tab is drawn by the browser alone and starts none, so it is not an action here.
+#   expander or a tab is drawn by the browser alone, and a download button fetches its file without a
+#   run, so they are not actions here.
 COUNT_SCRIPT_RUNS = """
 window.__portalRunsFinished = 0;
 window.__portalRunsAtAction = null;
@@ -24,7 +25,7 @@ new MutationObserver(records => {
 }).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
                       attributeFilter: ["data-test-script-state"]});
 const noteAction = event => {
-  if (event.target instanceof Element && event.target.closest('summary, [role="tab"]')) return;
+  if (event.target instanceof Element && event.target.closest('summary, [role="tab"], [data-testid="stDownloadButton"]')) return;
   window.__portalRunsAtAction = window.__portalRunsFinished;
 };
 document.addEventListener("click", noteAction, true);
@@ -85,7 +86,11 @@ def wait_for_login_form(page, timeout: float = 60_000) -> None:
 
 
 def html_tables(page) -> list[list[list[str]]]:
-    """Every HTML table on the page (``st.table``), as rows of cell texts, header row first."""
+    """Every HTML table on the page (``st.table``), as rows of cell texts, header row first.
+
+    Waits for the first table: after a page load the browser draws tables a moment after the run ends (it
+    loads the table's code on first use), and then draws them all at once."""
+    page.locator('[data-testid="stTable"] table').first.wait_for()
     return page.locator('[data-testid="stTable"] table').evaluate_all(
         "tables => tables.map(t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim())))")
 
@@ -97,7 +102,7 @@ def download_bytes(page, button_name: str) -> bytes:
     with page.expect_download() as info:
         page.get_by_role("button", name=button_name).click()  # the name also holds the icon's text
     data = Path(info.value.path()).read_bytes()
-    settle(page)  # the click records the export on the server, which reruns the page
+    settle(page)  # the download starts no run; the file was audited on the server before it was sent
     return data
 
 

@@ -51,9 +51,12 @@ def test_clinician_sees_their_own_list(page, login, demo_users, axe_violations, 
     heading = page.get_by_role("heading", name="Your list: Autism assessment in", level=2)
     heading.wait_for()
     heading.scroll_into_view_if_needed()
-    assert page.get_by_role("button", name="Download CSV: Your list: Autism assessment in").count() == 1
-    # The list's rows: a table, or a grid for long lists. Waited for, not read at once: the browser may draw
-    # a table a moment after the heading and buttons around it (it loads a component's code on first use).
+    # The list's buttons and rows (a table, or a grid for long lists) are waited for, not read at once: the
+    # browser may draw an element a moment after the heading around it (it loads an element's code on
+    # first use).
+    download = page.get_by_role("button", name="Download CSV: Your list: Autism assessment in")
+    download.first.wait_for()
+    assert download.count() == 1
     rows = page.get_by_test_id("stMain").get_by_role("columnheader", name="Pseudonymous ID")
     rows.or_(page.get_by_test_id("stDataFrame")).first.wait_for()
     screenshot(page, "waiting-lists-clinician")
