@@ -399,8 +399,8 @@ def indicator_block(
 
     about = provenance(result)
     download_buttons(title, shown, about, download_name,
-                     on_download=functools.partial(_audit_export, result.name, rows=len(shown),
-                                                   filters=result.filters, user=current_user()))
+                     on_download=functools.partial(audit_export, current_user(), rows=len(shown),
+                                                   query=result.name, filters=result.filters))
     definitions_panel(result, about)
 
 
@@ -501,14 +501,18 @@ def _safe_file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_")[:80] or "download"
 
 
-def _audit_export(query_name: str, file_format: str, rows: int, filters: global_filters.Filters,
-                  user: User | None) -> None:
-    """Every export is written to the audit log (SPEC §5); a failing log must not break the page."""
+def audit_export(user: User | None, file_format: str, rows: int, *, query: str | None = None,
+                 table: str | None = None, filters: global_filters.Filters | None = None) -> None:
+    """Write one export to the audit log (SPEC §5): a named query's result (``query``, with its ``filters``)
+    or an operational ``table``. Called when the file is made, outside the page's run, so everything it
+    needs is passed in. A failing log must not break the download."""
+    what = {"query": query} if query is not None else {"table": table}
+    detail = {**what, "format": file_format, "rows": int(rows)}
+    if filters is not None:
+        detail["filters"] = filters.as_query_params()
     try:
         from portal import ops
 
-        ops.audit("export", user.username if user else None, {
-            "query": query_name, "format": file_format, "rows": rows, "filters": filters.as_query_params(),
-        })
+        ops.audit("export", user.username if user else None, detail)
     except Exception:
-        log.exception("could not audit export of %s", query_name)
+        log.exception("could not audit export of %s", query or table)

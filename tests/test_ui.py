@@ -145,11 +145,15 @@ def test_exports_are_audited(tiny_marts):
     from portal import ops
     from portal.filters import default_filters
 
-    ui._audit_export("people_by_locality", "csv", 4, default_filters(as_of=pd.Timestamp("2026-10-31").date()),
-                     user=User("comm.a", "Commissioner A", "commissioner"))
+    ui.audit_export(User("comm.a", "Commissioner A", "commissioner"), "csv", 4, query="people_by_locality",
+                    filters=default_filters(as_of=pd.Timestamp("2026-10-31").date()))
     event = ops.audit_events(event="export")[0]
     assert event["detail"]["query"] == "people_by_locality" and event["detail"]["format"] == "csv"
     assert event["username"] == "comm.a"
+
+    ui.audit_export(User("analyst.a", "Analyst A", "analyst"), "xlsx", 3, table="feed_status")
+    event = ops.audit_events(event="export")[0]
+    assert (event["username"], event["detail"]) == ("analyst.a", {"table": "feed_status", "format": "xlsx", "rows": 3})
 
 
 def test_table_text_is_shown_literally():

@@ -7,13 +7,11 @@ that table (each download audited), and a "What does this mean?" panel.
 """
 from __future__ import annotations
 
-import logging
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pandas as pd
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,8 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
         ui.show_table(table)
     if not table.empty:  # nothing to download otherwise (and a greyed-out button fails contrast)
         ui.download_buttons(title, table, meaning.about(title), download_name,
-                            on_download=lambda file_format: audit_export(user, download_name, file_format, len(table)))
+                            on_download=functools.partial(ui.audit_export, user, rows=len(table),
+                                                          table=download_name))
     with st.expander(f"What does this mean? ({title})"):
         st.markdown(f"**What it shows.** {meaning.what}")
         st.markdown(f"**Where it comes from.** {meaning.source} Refreshed: {meaning.refreshed}.")
@@ -98,14 +97,3 @@ def show_outcome(kind: str, message: str) -> None:
         st.info(message, icon=":material/check_circle:")
     else:
         st.error(message, icon=":material/error:")
-
-
-def audit_export(user, table_name: str, file_format: str, rows: int) -> None:
-    """Every export is written to the audit log (SPEC §5); a failing log must not break the page."""
-    try:
-        from portal import ops
-
-        ops.audit("export", getattr(user, "username", None),
-                  {"table": table_name, "format": file_format, "rows": int(rows)})
-    except Exception:
-        log.exception("could not audit export of %s", table_name)

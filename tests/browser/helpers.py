@@ -90,8 +90,9 @@ def html_tables(page) -> list[list[list[str]]]:
 
     Waits for the first table: after a page load the browser draws tables a moment after the run ends (it
     loads the table's code on first use), and then draws them all at once."""
-    page.locator('[data-testid="stTable"] table').first.wait_for()
-    return page.locator('[data-testid="stTable"] table').evaluate_all(
+    tables = page.locator('[data-testid="stTable"] table')
+    tables.first.wait_for()
+    return tables.evaluate_all(
         "tables => tables.map(t => [...t.rows].map(r => [...r.cells].map(c => c.innerText.trim())))")
 
 
