@@ -9,7 +9,7 @@ from portal import filters as global_filters
 from portal import ops, store, ui
 from portal import data_requests
 from portal.journeys import ask_for_data as journey
-from portal.journeys.operational import Meaning, accessible_file_uploaders, block, show_outcome
+from portal.journeys.operational import Meaning, block, show_outcome
 from portal.data_requests import RequestError
 from portal.roles import ANALYST
 
@@ -176,7 +176,6 @@ if is_analyst:
                         act(data_requests.complete, link=link, note=note,
                             file_bytes=upload.getvalue() if upload else None,
                             file_name=upload.name if upload else None)
-                accessible_file_uploaders()
                 with st.form(f"decline_{request.id}", clear_on_submit=True, enter_to_submit=False):
                     reason = st.text_area("Reason for declining")
                     if st.form_submit_button("Decline request"):

@@ -6,7 +6,7 @@ import streamlit as st
 
 from portal import ingest, store, ui, uploads
 from portal.journeys import data_status as journey
-from portal.journeys.operational import Meaning, accessible_file_uploaders, block, show_outcome
+from portal.journeys.operational import Meaning, block, show_outcome
 from portal.roles import ADMIN, ANALYST
 from portal.uploads import UploadError
 
@@ -61,7 +61,6 @@ with st.form("feed_upload_form", enter_to_submit=False):
     upload = st.file_uploader("Feed file (CSV, Excel or Parquet, up to 200 MB)", type=["csv", "xlsx", "parquet"],
                               key="upload_file")
     go = st.form_submit_button("Check and load", type="primary", icon=":material/upload:")
-accessible_file_uploaders()
 if go:
     if upload is None:
         st.error("Choose a file to upload first.")

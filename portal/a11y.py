@@ -7,23 +7,26 @@ axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anyth
 * a select box's ``aria-activedescendant`` still naming an option of the list it has closed (4.1.2);
 * ``aria-haspopup`` and ``aria-expanded`` on the wrapper of a data grid's toolbar button, a ``<div>`` with
   no role (4.1.2): the button inside is what a user operates, so the wrapper's attributes are removed;
+* a file uploader's hidden ``<input type=file>`` has no label (1.3.1, 4.1.2): it is given the uploader's
+  visible label;
 * focus shown faintly or not at all on some controls (2.4.7): one strong focus style is used everywhere,
   drawn on the box the user sees (a select box's frame, not the tiny text cursor inside it);
 * videos' caption tracks start hidden: the first (English) is switched on when a video appears, so every
   how-to video plays with captions on (the user can still turn them off in the player).
 
-:func:`install` adds an invisible component whose script, in the portal's own origin, watches the page
-and repairs these as Streamlit draws them (so they stay repaired after every rerun). Remove a repair when
-the framework is fixed; ``tests/browser/test_accessibility.py`` shows whether it is still needed.
+:func:`install` adds a script to the page itself (not a component's frame, which loads late and whose
+watcher dies with the frame if Streamlit redraws it) that repairs these at once and then as Streamlit draws
+them, so they stay repaired after every rerun. It marks the page (``data-portal-a11y-repairs`` on ``<html>``)
+once it runs. Remove a repair when the framework is fixed; ``tests/browser/test_accessibility.py`` shows
+whether it is still needed.
 """
 from __future__ import annotations
 
 REPAIR_SCRIPT = """
 <script>
 (function () {
-  const doc = window.parent.document;
-  if (window.parent.__portalA11yRepairs) { return; }
-  window.parent.__portalA11yRepairs = true;
+  const doc = document;
+  if (doc.documentElement.dataset.portalA11yRepairs) { return; }
   const style = doc.createElement("style");
   // (contrast of Streamlit's greys is fixed in portal/accessibility.css)
   style.textContent = ''
@@ -44,6 +47,11 @@ REPAIR_SCRIPT = """
     doc.querySelectorAll("div[aria-haspopup]:not([role])").forEach(e => e.removeAttribute("aria-haspopup"));
     doc.querySelectorAll('[data-testid="stElementToolbarButtonContainer"] > div[aria-expanded]:not([role])')
       .forEach(e => e.removeAttribute("aria-expanded"));
+    doc.querySelectorAll('input[data-testid="stFileUploaderDropzoneInput"]:not([aria-label])').forEach(input => {
+      const box = input.closest('[data-testid="stFileUploader"]');
+      const label = box && box.querySelector('[data-testid="stWidgetLabel"]');
+      input.setAttribute("aria-label", (label && label.innerText.trim()) || "Choose a file");
+    });
     doc.querySelectorAll("video").forEach(v => {
       const tracks = [...v.textTracks];
       if (tracks.length && !v.dataset.portalCaptions) {
@@ -53,6 +61,7 @@ REPAIR_SCRIPT = """
     });
   }
   repair();
+  doc.documentElement.dataset.portalA11yRepairs = "on";
   new MutationObserver(repair).observe(doc.body, {subtree: true, childList: true, attributes: true,
     attributeFilter: ["aria-expanded", "aria-activedescendant", "aria-haspopup"]});
 })();
@@ -61,9 +70,7 @@ REPAIR_SCRIPT = """
 
 
 def install() -> None:
-    """Add the repairs to the page (call once per run from the app shell; drawn in the sidebar, height 0)."""
+    """Add the repairs to the page (call once per run from the app shell; drawn last in the sidebar, unseen)."""
     import streamlit as st
-    import streamlit.components.v1 as components
 
-    with st.sidebar:
-        components.html(REPAIR_SCRIPT, height=0)
+    st.sidebar.html(REPAIR_SCRIPT, unsafe_allow_javascript=True)

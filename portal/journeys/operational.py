@@ -58,36 +58,6 @@ def block(title: str, table: pd.DataFrame, meaning: Meaning, *, chart=None, summ
             st.markdown(f"**Things to bear in mind.** {meaning.caveats}")
 
 
-# Streamlit's file uploader leaves its hidden <input type=file> without a label (axe "label"); give each one
-# the uploader's visible label. A same-origin component frame may reach its parent page.
-_LABEL_FILE_INPUTS = """<script>
-const doc = parent.document;
-function labelFileInputs() {
-  doc.querySelectorAll('input[data-testid="stFileUploaderDropzoneInput"]:not([aria-label])').forEach((input) => {
-    const box = input.closest('[data-testid="stFileUploader"]');
-    const label = box && box.querySelector('[data-testid="stWidgetLabel"]');
-    input.setAttribute('aria-label', (label && label.innerText.trim()) || 'Choose a file');
-  });
-}
-labelFileInputs();
-new MutationObserver(labelFileInputs).observe(doc.body, {childList: true, subtree: true});
-</script>"""
-# Its size limit, file type and file size are light grey on grey (axe color-contrast): NHS secondary text.
-_FILE_UPLOADER_CONTRAST = """<style>
-[data-testid="stFileUploader"] small, [data-testid="stFileUploader"] span,
-[data-testid="stFileUploaderFile"] small, [data-testid="stFileUploaderFile"] div { color: #4C6272; }
-</style>"""
-
-
-def accessible_file_uploaders() -> None:
-    """Call once on a page with a file uploader (see _LABEL_FILE_INPUTS and _FILE_UPLOADER_CONTRAST)."""
-    import streamlit as st
-    import streamlit.components.v1 as components
-
-    st.html(_FILE_UPLOADER_CONTRAST)
-    components.html(_LABEL_FILE_INPUTS, height=0)
-
-
 def show_outcome(kind: str, message: str) -> None:
     """A success or error message. Success uses the blue info box: Streamlit's green success text is
     4.49:1 on its background, just under WCAG AA's 4.5:1."""

@@ -142,17 +142,3 @@ def settle(page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=30_000)
 
 
-def streamlit_shell_violation(violation: dict) -> bool:
-    """axe-core findings Streamlit 1.51 itself puts on every page, whatever the page draws: aria-expanded on
-    the sidebar's plain element, and a select box whose aria-activedescendant still points at the option list
-    it has closed. They are the framework's (tracked for the app shell); pages must be clean of everything else."""
-    if violation["id"] == "aria-allowed-attr":
-        return violation["nodes"] == [".stSidebar"]
-    if violation["id"] == "aria-valid-attr-value":
-        return all('data-baseweb="select"' in node or 'aria-label="Selected ' in node for node in violation["nodes"])
-    return False
-
-
-def page_violations(axe_violations, page) -> list[dict]:
-    """The page's own axe-core violations (see streamlit_shell_violation)."""
-    return [v for v in axe_violations(page) if not streamlit_shell_violation(v)]

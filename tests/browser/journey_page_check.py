@@ -8,33 +8,6 @@ from tests.browser.helpers import (
 )
 
 
-def in_grid_toolbar(page, target: str) -> bool:
-    """Whether an axe target lies in the toolbar Streamlit draws over an ``st.dataframe`` grid."""
-    return page.evaluate("""(sel) => { const el = document.querySelector(sel);
-        return !!(el && el.closest('[data-testid="stElementToolbar"]')); }""", target)
-
-
-def shell_free(violations: list[dict], page=None) -> list[dict]:
-    """axe-core's violations less two the shared shell owns, not these pages:
-    * aria-expanded on the sidebar's <section>, which Streamlit 1.51 puts on every page with a sidebar;
-    * the grey of ``st.caption`` text (Streamlit's faded text colour, 4:1 against white) used by
-      ``portal.ui.indicator_block`` for its chart captions and the suppression note;
-    * aria-haspopup on the "Show/hide columns" button of the toolbar Streamlit draws on every
-      ``st.dataframe`` grid (``portal.ui.show_table`` uses one for tables over 60 rows).
-    Every other violation, and every other node of these kinds, still fails the test."""
-    out = []
-    for v in violations:
-        if v["id"] == "aria-allowed-attr":
-            nodes = [n for n in v["nodes"] if n != ".stSidebar" and not (page and in_grid_toolbar(page, n))]
-        elif v["id"] == "color-contrast":
-            nodes = [n for n in v["nodes"] if 'data-testid="stCaptionContainer"' not in n]
-        else:
-            nodes = v["nodes"]
-        if nodes:
-            out.append({**v, "nodes": nodes})
-    return out
-
-
 def check_journey_page(page, login, account, *, path: str, title: str, block: str, filter_label: str,
                        option: str, url_part: str, axe_violations, screenshot, shot: str) -> None:
     login(page, *account)
@@ -60,5 +33,5 @@ def check_journey_page(page, login, account, *, path: str, title: str, block: st
     wait_for_portal(page)
     page.get_by_role("heading", name=title, level=1).wait_for()
     assert html_tables(page)[0] == changed
-    violations = shell_free(axe_violations(page), page)
+    violations = axe_violations(page)
     assert violations == [], violations

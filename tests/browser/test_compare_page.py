@@ -33,21 +33,6 @@ def load_real_files(server) -> None:
     assert public_loaded(server)
 
 
-def framework_violation(violation: dict) -> bool:
-    """The two violations Streamlit 1.51 itself puts on any page, whatever the page draws: aria-expanded on
-    the sidebar's plain element, and a select box that keeps aria-activedescendant pointing at the option
-    list it has closed (after any choice). They are the app shell's to fix; everything else must be clean."""
-    if violation["id"] == "aria-allowed-attr":
-        return violation["nodes"] == [".stSidebar"]
-    if violation["id"] == "aria-valid-attr-value":
-        return all("data-baseweb=\"select\"" in node or "aria-label=\"Selected " in node for node in violation["nodes"])
-    return False
-
-
-def page_violations(axe_violations, page) -> list[dict]:
-    return [v for v in axe_violations(page) if not framework_violation(v)]
-
-
 def summary_texts(page) -> list[str]:
     return [t.strip() for t in page.get_by_test_id("stMarkdown").all_inner_texts()]
 
@@ -66,7 +51,7 @@ def test_compare_page_before_and_after_loading_published_figures(
         page.get_by_role("heading", name="How do we compare?").wait_for()
         assert page.get_by_text("Published national figures have not been loaded yet").count() == 1
         assert page.get_by_text("python -m portal public load FOLDER").count() >= 1
-        assert page_violations(axe_violations, page) == []
+        assert axe_violations(page) == []
         screenshot(page, "compare-not-loaded")
         load_real_files(portal_server)
         page.reload()
@@ -77,7 +62,7 @@ def test_compare_page_before_and_after_loading_published_figures(
     page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=120_000)
     assert shows_summary(page, "Nottinghamshire is better than England on 3 and worse on 2")
     assert charts_drawn(page, at_least=3) == 3
-    assert page_violations(axe_violations, page) == []
+    assert axe_violations(page) == []
     screenshot(page, "compare-headline")
 
     # Step 2: a topic, whose first indicator is the headline 20-week timeliness figure.
@@ -105,7 +90,7 @@ def test_compare_page_before_and_after_loading_published_figures(
     choose_filter(page, "Sex", "Female")
     assert shows_summary(page, "Nottingham, 2024: 29.9%")
     assert page.get_by_text("as published for whole areas; the filters do not apply").count() >= 3
-    assert page_violations(axe_violations, page) == []
+    assert axe_violations(page) == []
     screenshot(page, "compare-indicator")
 
     # The address keeps the view: opening it afresh shows the same indicator, area and filter.
@@ -115,4 +100,4 @@ def test_compare_page_before_and_after_loading_published_figures(
     page.get_by_role("heading", name="Headline indicators at a glance").wait_for(timeout=120_000)
     wait_until_idle(page)
     assert shows_summary(page, "Nottingham, 2024: 29.9%")
-    assert page_violations(axe_violations, page) == []
+    assert axe_violations(page) == []

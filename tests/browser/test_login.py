@@ -6,7 +6,7 @@ import pytest
 
 from portal import auth, navigation, ops
 from portal.roles import ANALYST, COMMISSIONER, ROLES
-from tests.browser.helpers import (page_violations, sidebar_lines, wait_for_login_form, wait_for_portal,
+from tests.browser.helpers import (sidebar_lines, wait_for_login_form, wait_for_portal,
                                   wait_until_idle)
 
 
@@ -49,7 +49,7 @@ def test_each_demo_user_signs_in_to_home(page, login, demo_users, screenshot, ax
     assert "could not be shown" not in page.content()
     assert page.get_by_test_id("stMetric").count() == 6  # the headline numbers
     screenshot(page, f"home-{role}")
-    assert page_violations(axe_violations, page) == []
+    assert axe_violations(page) == []
 
 
 @pytest.mark.parametrize("spec", navigation.PAGES, ids=lambda spec: spec.url_path)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.browser.helpers import (
-    charts_drawn, choose_filter, csv_rows, download_bytes, html_tables, page_violations, same_cells,
+    charts_drawn, choose_filter, csv_rows, download_bytes, html_tables, same_cells,
     wait_until_idle,
 )
 
@@ -43,7 +43,7 @@ def test_commissioner_view_filter_download_and_accessibility(page, login, demo_u
     assert same_cells(after, csv_rows(download_bytes(page, "Download CSV: Waiting now, by service")))
 
     screenshot(page, "waiting-lists-commissioner")
-    assert page_violations(axe_violations, page) == []
+    assert axe_violations(page) == []
 
 
 def test_clinician_sees_their_own_list(page, login, demo_users, axe_violations, screenshot):
@@ -60,4 +60,4 @@ def test_clinician_sees_their_own_list(page, login, demo_users, axe_violations, 
     rows = page.get_by_test_id("stMain").get_by_role("columnheader", name="Pseudonymous ID")
     rows.or_(page.get_by_test_id("stDataFrame")).first.wait_for()
     screenshot(page, "waiting-lists-clinician")
-    assert page_violations(axe_violations, page) == []
+    assert axe_violations(page) == []
