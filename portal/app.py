@@ -102,8 +102,8 @@ def main() -> None:
                                     url_path=spec.url_path, default=spec.default) for spec in specs}
     current = st.navigation(list(pages.values()), position="hidden")
     open_requested_view(current, {page.url_path: page for page in pages.values()})
-    # Only after the jump to a shared link's page: that jump restarts the run, and the cookie frame drawn
-    # before it would be taken down again, often before its script had run (then a reload signs out).
+    # Only after the jump to a shared link's page: that jump restarts the run, and a cookie script drawn
+    # before it would be taken down again, possibly before it had run (then a reload signs out).
     auth.write_pending_cookie()
     sidebar(user, specs, pages)
     a11y.install()  # repairs for the framework's own accessibility faults (portal/a11y.py)

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 import jwt
 import streamlit as st
-import streamlit.components.v1 as components
 import streamlit_authenticator as stauth
 from streamlit_authenticator.models import cookie_model
 
@@ -247,9 +246,10 @@ def write_pending_cookie() -> None:
     cookie = f"{COOKIE_NAME}={token}; path=/; max-age={max_age}; SameSite=Strict"
     if (st.context.url or "").startswith("https:") or st.context.headers.get("X-Forwarded-Proto") == "https":
         cookie += "; Secure"  # behind HTTPS the cookie must never travel over plain HTTP
-    # A same-origin component frame may write its parent's cookies; the value is a JWT (URL-safe).
-    with slot:
-        components.html(f"<script>parent.document.cookie = {json.dumps(cookie)};</script>", height=0)
+    # A script in the page itself runs as soon as it is drawn; a component frame had to load first, and the
+    # next run could take it down before then (the cookie was lost and a reload signed the user out). The
+    # value is a JWT (URL-safe), written as a JSON string.
+    slot.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
 
 
 def role_label(user: User) -> str:
