@@ -1,9 +1,9 @@
 """Small in-process caches: a thread-safe LRU, and pure functions of tables kept by the tables' content.
 
-A journey page turns the same tables into the same CSV, Excel workbook and table message on every rerun:
-most filter changes leave most of a page's tables as they were, and people looking at the same view get the
-same tables. Profiling a Waiting lists rerun with every query cached put about a quarter of its server time
-there. :func:`by_content` keeps such results, keyed by a hash of the pickled arguments. Equal pickles mean
+A journey page turns the same tables into the same table messages and chart specs on every rerun: most
+filter changes leave most of a page's tables as they were, and people looking at the same view get the same
+tables. (Download files are no longer made on a rerun at all, only when their button is clicked:
+``ui.download_buttons``.) :func:`by_content` keeps such results, keyed by a hash of the pickled arguments. Equal pickles mean
 equal arguments (values, dtypes, index, column names and order), so a hit can only ever return what the
 function would have returned for these very tables; two equal tables that happen to pickle differently
 (strings shared differently in memory) just miss. Results are shared between sessions, so they must be
