@@ -47,8 +47,10 @@ class BenchOptions:
 
 
 def default_workers() -> int:
-    """One server process per core, as docs/performance.md advises for production."""
-    return max(1, os.cpu_count() or 1)
+    """The server processes production should run (``worker_pool.recommended_workers``)."""
+    from portal.worker_pool import recommended_workers
+
+    return recommended_workers()
 
 
 @dataclass

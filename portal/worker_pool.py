@@ -14,9 +14,14 @@ process reads the published mart version on every query.
 
 If any process stops, the others are stopped too and ``serve`` exits with an error, so the service manager
 that started it restarts the whole set (a half-running portal would send some people to a dead server).
+
+``serve`` replaces itself with ``python -m portal.worker_pool`` (``pool_command``) to supervise, so the
+supervisor is a fresh interpreter holding only this module's imports (about 20 MB), not the 140 MB of pandas,
+DuckDB and the rest that the command line had loaded: memory the workers can use instead.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -24,15 +29,56 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-
-import requests
 
 from portal import config
 from portal.ports import free_loopback_ports
 
+APP = config.REPO_ROOT / "portal" / "app.py"
+
 WORKER_COOKIE = "portal_worker"
 HEALTH_PATH = "/_stcore/health"
+
+
+def streamlit_command(port: int, address: str, script: Path = APP) -> list[str]:
+    """The production server command: no file watcher, no forced GC after each run, headless; started
+    through ``portal.server_tuning`` so its settings hold before the first session connects."""
+    return [
+        sys.executable, "-m", "portal.server_tuning", "run", str(script),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true",
+        "--server.fileWatcherType", "none",
+        "--server.runOnSave", "false",
+        "--runner.postScriptGC", "false",
+        "--global.developmentMode", "false",
+        "--browser.gatherUsageStats", "false",
+    ]
+
+
+def recommended_workers() -> int:
+    """Server processes for many people at once: one more than the cores. Each process's scripts share one
+    interpreter lock, and while one of its threads waits for the lock to be handed over, that process leaves
+    its core idle; a third process on two cores fills those gaps (50 sessions: filter p95 0.8-1.1 s against
+    1.2-2.1 s with two, docs/performance.md), within the memory target since the supervisor is small."""
+    return (os.cpu_count() or 1) + 1
+
+
+def pool_command(address: str, port: int, workers: int) -> list[str]:
+    """The command that runs a pool: what ``serve --workers N`` replaces itself with."""
+    return [sys.executable, "-m", "portal.worker_pool", "--address", address, "--port", str(port),
+            "--workers", str(workers)]
+
+
+def healthy(url: str) -> bool:
+    """True if ``url`` answers 200 within two seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 class PoolError(RuntimeError):
@@ -108,8 +154,6 @@ class WorkerPool:
                 signal.signal(sig, handler)
 
     def start(self) -> None:
-        from portal.commands.serve import streamlit_command
-
         haproxy = haproxy_binary()
         worker_ports = free_loopback_ports(self.workers)
         for i, worker_port in enumerate(worker_ports, start=1):
@@ -165,12 +209,23 @@ class WorkerPool:
             if process.poll() is not None:
                 raise PoolError(f"The portal's {name} exited at start (exit {process.returncode}); "
                                 "see the messages above.")
-            try:
-                if requests.get(base_url + HEALTH_PATH, timeout=2).status_code == 200:
-                    return True
-            except requests.RequestException:
-                pass
+            if healthy(base_url + HEALTH_PATH):
+                return True
             time.sleep(0.25)
         if not self._stopping:
             raise PoolError(f"The portal's {name} did not answer within {self.startup_timeout:.0f} s.")
         return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m portal.worker_pool",
+                                     description="Run portal server processes behind HAProxy (as serve --workers N).")
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8501)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    return WorkerPool(args.address, args.port, args.workers).run()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -94,6 +94,22 @@ def test_pool_spreads_browsers_and_keeps_each_on_its_worker(pool_server):
     assert browser.cookies.get(WORKER_COOKIE) == mine
 
 
+def test_the_supervisor_is_a_fresh_process_without_the_portals_libraries(pool_server):
+    """serve replaces itself with the supervisor, so the memory its command line had loaded (pandas, DuckDB:
+    about 140 MB) is free for the workers."""
+    _url, process, _log = pool_server
+    supervisor = psutil.Process(process.pid)
+    assert "portal.worker_pool" in " ".join(supervisor.cmdline())
+    assert supervisor.memory_info().rss < 80 * 1024 * 1024
+
+
+def test_one_more_worker_than_cores_is_recommended(monkeypatch):
+    monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: 2)
+    assert worker_pool.recommended_workers() == 3
+    assert worker_pool.pool_command("0.0.0.0", 8080, 3)[-6:] == [
+        "--address", "0.0.0.0", "--port", "8080", "--workers", "3"]
+
+
 def test_a_session_signs_in_and_changes_a_filter_through_the_pool(pool_server):
     url, _process, _log = pool_server
 

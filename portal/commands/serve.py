@@ -3,18 +3,16 @@
 On a fresh machine there are no marts yet, so it first builds the synthetic ``county`` demo (the build
 prints its own progress), creates the demo users (one per role, demo only) unless told not to, and then
 replaces itself with ``streamlit run portal/app.py`` in production mode. With ``--workers N`` (N > 1) it
-instead runs N such servers behind HAProxy and supervises them (``portal/worker_pool.py``).
+instead replaces itself with the supervisor of N such servers behind HAProxy (``portal/worker_pool.py``).
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from portal import config, store
-
-APP = config.REPO_ROOT / "portal" / "app.py"
+from portal.worker_pool import pool_command, streamlit_command
 
 
 def register(subparsers) -> None:
@@ -30,24 +28,8 @@ def register(subparsers) -> None:
                         help="the synthetic demo to build when there are no marts (default county)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes (default 1). More than one runs them behind HAProxy, which must "
-                             "be installed; one per CPU core serves many people at once best")
+                             "be installed; one more than the CPU cores (3 on two cores) serves many people at once best")
     parser.set_defaults(func=serve)
-
-
-def streamlit_command(port: int, address: str, script: Path = APP) -> list[str]:
-    """The production server command: no file watcher, no forced GC after each run, headless; started
-    through ``portal.server_tuning`` so its settings hold before the first session connects."""
-    return [
-        sys.executable, "-m", "portal.server_tuning", "run", str(script),
-        "--server.port", str(port),
-        "--server.address", address,
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
-        "--runner.postScriptGC", "false",
-        "--global.developmentMode", "false",
-        "--browser.gatherUsageStats", "false",
-    ]
 
 
 def marts_ready() -> bool:
@@ -89,10 +71,10 @@ def serve(args) -> int:
     host = "localhost" if args.address in ("127.0.0.1", "0.0.0.0") else args.address
     print(f"Starting the portal at http://{host}:{args.port}", flush=True)
     os.chdir(config.REPO_ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
+    # Replaced by the server (or the pool's supervisor), which then holds nothing this process loaded.
     if args.workers > 1:
-        from portal.worker_pool import WorkerPool
-
-        return WorkerPool(args.address, args.port, args.workers).run()
-    command = streamlit_command(args.port, args.address)
+        command = pool_command(args.address, args.port, args.workers)
+    else:
+        command = streamlit_command(args.port, args.address)
     os.execv(command[0], command)
     return 0  # not reached
