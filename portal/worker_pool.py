@@ -59,11 +59,9 @@ def streamlit_command(port: int, address: str, script: Path = APP) -> list[str]:
 
 
 def recommended_workers() -> int:
-    """Server processes for many people at once: one more than the cores. Each process's scripts share one
-    interpreter lock, and while one of its threads waits for the lock to be handed over, that process leaves
-    its core idle; a third process on two cores fills those gaps (50 sessions: filter p95 0.8-1.1 s against
-    1.2-2.1 s with two, docs/performance.md), within the memory target since the supervisor is small."""
-    return (os.cpu_count() or 1) + 1
+    """Server processes for many people at once: one per core. One more than the cores answered 50 sessions
+    faster still on two cores, but its memory grew by more than the soak allows (docs/performance.md)."""
+    return max(1, os.cpu_count() or 1)
 
 
 def pool_command(address: str, port: int, workers: int) -> list[str]:
