@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Markdown file to write (default docs/performance.md; '-' for none)")
     args = parser.parse_args(argv)
 
-    from bench.runner import BenchOptions, default_workers, run_all
+    from bench.runner import BenchOptions, run_all
+    from portal.worker_pool import recommended_workers
 
     options = BenchOptions(
         scales=args.scale or ["county"],
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         load_seconds=args.load_seconds,
         query_runs=args.query_runs,
         page_changes=args.page_changes,
-        workers=args.workers or default_workers(),
+        workers=args.workers or recommended_workers(),
         public=args.public,
         output=None if str(args.output) == "-" else (args.output or _default_report()),
     )

@@ -46,13 +46,6 @@ class BenchOptions:
     public: Path | None = None  # published statistics to load into each scale's data before measuring
 
 
-def default_workers() -> int:
-    """The server processes production should run (``worker_pool.recommended_workers``)."""
-    from portal.worker_pool import recommended_workers
-
-    return recommended_workers()
-
-
 @dataclass
 class Findings:
     """Every table produced, plus the figures the targets are judged on."""

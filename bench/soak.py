@@ -70,9 +70,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="server processes, as `portal serve --workers` (default: one per CPU core)")
     args = parser.parse_args(argv)
-    from bench.runner import default_workers
+    from portal.worker_pool import recommended_workers
 
-    workers = args.workers or default_workers()
+    workers = args.workers or recommended_workers()
     data_dir = args.data_root / args.scale
     if not (data_dir / "marts" / "CURRENT").exists():
         from bench.build import build

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
-    except (urllib.error.URLError, OSError):
+    except OSError:  # refused, timed out, or an HTTP error status (urllib's errors are OSErrors)
         return False
 
 
@@ -220,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Run portal server processes behind HAProxy (as serve --workers N).")
     parser.add_argument("--address", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8501)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=recommended_workers())
     args = parser.parse_args(argv)
     return WorkerPool(args.address, args.port, args.workers).run()
 
