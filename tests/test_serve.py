@@ -6,9 +6,10 @@ import subprocess
 import sys
 import time
 
+import psutil
 import requests
 
-from portal import config, ops, store
+from portal import config, ops, store, worker_pool
 from portal.demo_users import DEMO_USERS
 from portal.ports import free_loopback_port
 
@@ -32,6 +33,9 @@ def test_serve_builds_the_demo_then_serves_it(tmp_path):
                 time.sleep(1)
         output = log.read_text()
         assert healthy, output
+        # serve replaces itself with the server, which glibc set up with few malloc arenas (worker_pool)
+        assert psutil.Process(server.pid).environ().get("MALLOC_ARENA_MAX") == \
+            os.environ.get("MALLOC_ARENA_MAX", worker_pool.MALLOC_ARENAS)
     finally:
         server.terminate()
         server.wait(timeout=30)

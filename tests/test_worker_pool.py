@@ -176,3 +176,20 @@ def _processes_serving(data_dir) -> list[psutil.Process]:
         except psutil.Error:
             pass
     return found
+
+
+def test_every_server_process_starts_with_few_malloc_arenas(pool_server):
+    """glibc reads MALLOC_ARENA_MAX only when a process starts, so the supervisor and each worker must have it
+    from the start (serve's exec and the pool's Popen both pass it)."""
+    _url, process, _log = pool_server
+    supervisor = psutil.Process(process.pid)
+    workers = [child for child in supervisor.children() if "server_tuning" in " ".join(child.cmdline())]
+    assert len(workers) == 2
+    for server_process in (supervisor, *workers):
+        expected = os.environ.get("MALLOC_ARENA_MAX", worker_pool.MALLOC_ARENAS)
+        assert server_process.environ().get("MALLOC_ARENA_MAX") == expected
+
+
+def test_an_operators_own_arena_setting_is_kept():
+    assert worker_pool.server_environment({"PATH": "/bin"}) == {"PATH": "/bin", "MALLOC_ARENA_MAX": "2"}
+    assert worker_pool.server_environment({"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"

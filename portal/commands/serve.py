@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from portal import config, store
-from portal.worker_pool import pool_command, streamlit_command
+from portal.worker_pool import pool_command, server_environment, streamlit_command
 
 
 def register(subparsers) -> None:
@@ -76,5 +76,5 @@ def serve(args) -> int:
         command = pool_command(args.address, args.port, args.workers)
     else:
         command = streamlit_command(args.port, args.address)
-    os.execv(command[0], command)
+    os.execve(command[0], command, server_environment())
     return 0  # not reached
