@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="filter changes on each page in the pages part")
     parser.add_argument("--workers", type=int, default=None,
                         help="server processes for the load and pages parts, as `portal serve --workers` "
-                             "(default: one per CPU core, the production setting)")
+                             "(default: one more than the CPU cores, the production setting)")
     parser.add_argument("--public", type=Path, default=None, metavar="FOLDER",
                         help="published statistics to load into each scale's data first (as `portal public "
                              "load FOLDER`), so the \"How do we compare?\" page and its queries are measured")

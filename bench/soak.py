@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-root", type=Path, default=Path("/tmp/send-portal-bench"))
     parser.add_argument("--growth-bound-mb", type=float, default=DEFAULT_GROWTH_BOUND_MB)
     parser.add_argument("--workers", type=int, default=None,
-                        help="server processes, as `portal serve --workers` (default: one per CPU core)")
+                        help="server processes, as `portal serve --workers` (default: one more than the CPU cores)")
     args = parser.parse_args(argv)
     from portal.worker_pool import recommended_workers
 

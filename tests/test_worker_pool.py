@@ -103,11 +103,13 @@ def test_the_supervisor_is_a_fresh_process_without_the_portals_libraries(pool_se
     assert supervisor.memory_info().rss < 80 * 1024 * 1024
 
 
-def test_one_worker_per_core_is_recommended_and_passed_to_the_supervisor(monkeypatch):
+def test_one_worker_more_than_the_cores_is_recommended_and_passed_to_the_supervisor(monkeypatch):
     monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: 2)
+    assert worker_pool.recommended_workers() == 3
+    monkeypatch.setattr(worker_pool.os, "cpu_count", lambda: None)  # unknown: still a pool of two
     assert worker_pool.recommended_workers() == 2
-    assert worker_pool.pool_command("0.0.0.0", 8080, 2)[-6:] == [
-        "--address", "0.0.0.0", "--port", "8080", "--workers", "2"]
+    assert worker_pool.pool_command("0.0.0.0", 8080, 3)[-6:] == [
+        "--address", "0.0.0.0", "--port", "8080", "--workers", "3"]
 
 
 def test_a_session_signs_in_and_changes_a_filter_through_the_pool(pool_server):

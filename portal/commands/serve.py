@@ -28,7 +28,8 @@ def register(subparsers) -> None:
                         help="the synthetic demo to build when there are no marts (default county)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes (default 1). More than one runs them behind HAProxy, which must "
-                             "be installed; one per CPU core serves many people at once within the memory targets")
+                             "be installed; one more than the CPU cores serves many people at once within the "
+                             "memory targets")
     parser.set_defaults(func=serve)
 
 
