@@ -6,9 +6,10 @@ tables. (Download files are not made on a rerun at all, only when their button i
 ``ui.download_buttons``.) :func:`by_content` keeps such results, keyed by a hash of the pickled arguments.
 Equal pickles mean equal arguments (values, dtypes, index, column names and order), so a hit can only ever
 return what the function would have returned for these very tables; two equal tables that happen to
-pickle differently (strings shared differently in memory) just miss. Results are shared between sessions, so they must be
-immutable (bytes, tuples of bytes), and they stay in memory until pushed out: ``portal.ui`` keeps only
-aggregate and published figures this way (``ui.SHARED_OUTPUTS``), never record-level or identifiable ones.
+pickle differently (strings shared differently in memory) just miss. Results are shared between sessions,
+so they must be immutable (bytes, tuples of bytes), and they stay in memory until pushed out: ``portal.ui``
+keeps only aggregate and published figures this way (``ui.SHARED_OUTPUTS``), never record-level or
+identifiable ones.
 """
 from __future__ import annotations
 
