@@ -32,7 +32,7 @@ Run it (about 15 minutes at county scale; national adds the national build):
 def render_figures(findings, options) -> str:
     lines = [BEGIN, "", "## Latest figures", ""]
     lines += ["| machine | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in machine_details().items()]
+    lines += [f"| {k} | {v} |" for k, v in machine_details(findings.machine_speed).items()]
     lines += ["", f"Scales: {', '.join(options.scales)}; parts: {', '.join(options.parts)}.", ""]
     for table in findings.tables:
         lines += [table.markdown(), ""]

@@ -38,6 +38,8 @@ class QueryTiming:
     cold: list[float] = field(default_factory=list)
     warm: list[float] = field(default_factory=list)
     cached: list[float] = field(default_factory=list)
+    # the same SQL in DuckDB alone, fetched as rows (bench.query_latency.time_engine), for the PostgreSQL side
+    engine: list[float] = field(default_factory=list)
     error: str = ""
     not_measured: str = ""  # why the query was not run (its data is not loaded), which is not an error
     # the exact SQL and bind values of each run, for the PostgreSQL side of the comparison
@@ -184,6 +186,27 @@ def measure(names: list[str] | None = None, runs: int = 20, cold_runs: int = 5, 
         progress(f"  {name}: warm p50 {timing.p('warm', 50):.1f} ms, p95 {timing.p('warm', 95):.1f} ms"
                  + (f" ({timing.error})" if timing.error else ""))
     return timings
+
+
+def time_engine(timings: list[QueryTiming], repeats: int = 3) -> None:
+    """Time each query's rendered SQL and binds in DuckDB alone, on a lent cursor, fetched as rows.
+
+    This is what the PostgreSQL side times (``bench.pg.TempPostgres.time_query``: execute, fetch every row),
+    so the two engines are compared on the same work; the portal's own layer (role and scope checks, the
+    result cache's key, suppression, the DataFrame) is the difference between this and ``warm``. Lists of
+    identifiable people are left out: they need a view of their own that a lent cursor must not keep.
+    """
+    reader = store.reader()
+    for timing in timings:
+        if timing.error or not timing.rendered or queries.load_query(timing.name).output == "identifiable":
+            continue
+        with reader.pooled_cursor() as (cur, _):
+            first_sql, first_binds = timing.rendered[0]
+            cur.execute(first_sql, first_binds).fetchall()  # warm, as the PostgreSQL side warms its buffers
+            for sql, binds in timing.rendered:
+                for _ in range(repeats):
+                    seconds, _rows = _timed(lambda: cur.execute(sql, binds).fetchall())
+                    timing.engine.append(seconds)
 
 
 def render_sql(spec: queries.QuerySpec, user: User, filters: Filters, params: dict) -> tuple[str, dict]:

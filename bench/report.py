@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 import psutil
@@ -71,8 +72,20 @@ def verdict(met: bool | None) -> str:
     return "not measured" if met is None else ("**met**" if met else "**missed**")
 
 
-def machine_details() -> dict[str, str]:
-    """What the figures were measured on, so they can be compared fairly."""
+def machine_speed_seconds() -> float:
+    """CPU seconds one core takes for a fixed pure-Python loop: lower is faster.
+
+    Machines of the same kind (the same CPU name, two cores) have been seen to differ by four times in this
+    figure, and one machine to drift by two times within a day, so every run records it at its start and
+    end: figures from runs whose loop times differ are not comparable, whatever the commit."""
+    started = time.process_time()
+    sum(i * i for i in range(10**7))
+    return time.process_time() - started
+
+
+def machine_details(speed_seconds: tuple[float, ...] = ()) -> dict[str, str]:
+    """What the figures were measured on, so they can be compared fairly; ``speed_seconds`` are the
+    machine_speed_seconds() readings taken during the run."""
     cpu = platform.processor() or ""
     try:
         for line in open("/proc/cpuinfo"):
@@ -115,6 +128,8 @@ def machine_details() -> dict[str, str]:
         # Other work on the machine slows every figure; a 1-minute load above the core count means
         # the benchmark was sharing the CPU.
         "load average (1, 5, 15 min) when written": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
+        **({"machine speed: CPU seconds for a fixed Python loop, at the run's start and end (lower is faster)":
+            ", ".join(f"{s:.2f}" for s in speed_seconds)} if speed_seconds else {}),
     }
 
 

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bench import report
 from bench.report import Table, verdict
 from portal import config
@@ -52,6 +54,7 @@ class Findings:
 
     tables: list[Table] = field(default_factory=list)
     checks: list[tuple[str, str, str, str]] = field(default_factory=list)  # target, measured, verdict, scale
+    machine_speed: list[float] = field(default_factory=list)  # report.machine_speed_seconds() at start and end
 
     def add(self, table: Table) -> None:
         self.tables.append(table)
@@ -76,6 +79,8 @@ def use_data_dir(path: Path) -> None:
 
 def run_all(options: BenchOptions) -> int:
     findings = Findings()
+    findings.machine_speed.append(report.machine_speed_seconds())
+    print(f"Machine speed: a fixed Python loop took {findings.machine_speed[0]:.2f} s of CPU.", flush=True)
     started = time.perf_counter()
     for scale in options.scales:
         data_dir = data_dir_for(options, scale)
@@ -101,7 +106,9 @@ def run_all(options: BenchOptions) -> int:
     if "national" not in options.scales:
         findings.check("national: 1 user p95 ≤ 1 s; build < 30 min without running out of memory",
                        "not measured in this run (add --scale national)", None, "national")
+    findings.machine_speed.append(report.machine_speed_seconds())
     _summary(findings)
+    print(f"Machine speed: the fixed Python loop took {findings.machine_speed[-1]:.2f} s of CPU at the end.")
     print(f"\nBenchmark finished in {(time.perf_counter() - started) / 60:.1f} minutes.")
     if options.output is not None:
         from bench.document import write_report
@@ -193,7 +200,7 @@ def _part_queries(options: BenchOptions, scale: str, findings: Findings):
 
 
 def _part_compare(options: BenchOptions, scale: str, timings, findings: Findings) -> None:
-    from bench import pandas_side, pg, postgres_side
+    from bench import pandas_side, pg, postgres_side, query_latency
 
     runnable = [t for t in timings if not t.error and t.warm]
     pandas_result = None
@@ -204,45 +211,57 @@ def _part_compare(options: BenchOptions, scale: str, timings, findings: Findings
         print(f"  pandas comparison skipped: {exc}")
     pg_result = None
     if pg.available():
-        print("Loading the marts into a temporary PostgreSQL and running the same SQL ...", flush=True)
+        print("Timing the same SQL in DuckDB alone, then in a temporary PostgreSQL loaded with the marts ...",
+              flush=True)
+        query_latency.time_engine(runnable)
         pg_result = postgres_side.run(runnable)
     else:
         print("  PostgreSQL comparison skipped: PostgreSQL or psycopg is not installed")
-    table = Table(f"Side by side, {scale} scale (warm p50, ms; ratio = other / portal)",
-                  ["query", "portal", "pandas over raw feeds", "pandas ratio", "PostgreSQL", "PostgreSQL ratio"])
-    worst_pandas, worst_pg = math.inf, math.inf
+    table = Table(f"Side by side, {scale} scale (warm p50, ms; ratio = other / portal or DuckDB)",
+                  ["query", "portal", "pandas over raw feeds", "pandas ratio", "DuckDB alone", "PostgreSQL",
+                   "PostgreSQL ratio (to DuckDB)", "PostgreSQL ratio (to portal)"])
+    worst = {"pandas": math.inf, "engine": math.inf, "layer": math.inf}
+
+    def ratio(other_ms: float, ours_ms: float, kind: str) -> float:
+        value = other_ms / ours_ms if not (math.isnan(other_ms) or math.isnan(ours_ms)) else float("nan")
+        if not math.isnan(value):
+            worst[kind] = min(worst[kind], value)
+        return value
+
     for t in runnable:
         portal_ms = t.p("warm", 50)
+        engine_ms = float(np.percentile(t.engine, 50) * 1000) if t.engine else float("nan")
         pd_ms = pandas_result.p50_ms(t.name) if pandas_result else float("nan")
         pg_t = pg_result.timings.get(t.name) if pg_result else None
         pg_ms = pg_t.p(50) if pg_t and not pg_t.error else float("nan")
-        pd_ratio = pd_ms / portal_ms if not math.isnan(pd_ms) else float("nan")
-        pg_ratio = pg_ms / portal_ms if not math.isnan(pg_ms) else float("nan")
-        if not math.isnan(pd_ratio):
-            worst_pandas = min(worst_pandas, pd_ratio)
-        if not math.isnan(pg_ratio):
-            worst_pg = min(worst_pg, pg_ratio)
         pd_cell = pd_ms if not math.isnan(pd_ms) else (pandas_result.why_not(t.name) if pandas_result else "–")
         pg_cell = pg_ms if not math.isnan(pg_ms) else (pg_t.error if pg_t else "–")
-        table.add(t.name, portal_ms, pd_cell, _ratio(pd_ratio), pg_cell, _ratio(pg_ratio))
+        table.add(t.name, portal_ms, pd_cell, _ratio(ratio(pd_ms, portal_ms, "pandas")), engine_ms, pg_cell,
+                  _ratio(ratio(pg_ms, engine_ms, "engine")), _ratio(ratio(pg_ms, portal_ms, "layer")))
     notes = []
     if pandas_result:
         notes.append(f"pandas: the raw feed files are read once ({pandas_result.load_seconds:.1f} s, not counted "
                      "per question), then each question is answered from the in-memory frames as an analyst's "
-                     "script would (join to the register and geography, filter, group).")
+                     "script would (join to the register and geography, filter, group); its ratio is to the "
+                     "portal's whole query layer.")
     if pg_result:
         notes.append(f"PostgreSQL: the same marts copied in ({pg_result.rows_loaded:,} rows, "
                      f"{pg_result.load_seconds:.1f} s), indexed on filter and join columns, ANALYZEd; the same "
-                     "SQL and bind values as the portal; the portal time includes suppression and the "
-                     "DataFrame it returns.")
+                     "SQL and bind values as the portal, executed and every row fetched. \"DuckDB alone\" is "
+                     "the same SQL and binds executed and fetched the same way on the portal's DuckDB, so the "
+                     "first PostgreSQL ratio compares the two engines on the same work; the second compares "
+                     "PostgreSQL with the portal's whole layer (role and scope checks, cache key, "
+                     "suppression, the DataFrame), which PostgreSQL's figure does not include.")
     table.note = " ".join(notes)
     findings.add(table)
-    if pandas_result and worst_pandas != math.inf:
+    if pandas_result and worst["pandas"] != math.inf:
         findings.check("every page's queries ≥ 10x faster than pandas over the raw feeds",
-                       f"slowest ratio {worst_pandas:.1f}x", worst_pandas >= TARGETS["pandas_ratio"], scale)
-    if pg_result and worst_pg != math.inf:
-        findings.check("every page's queries faster than PostgreSQL", f"slowest ratio {worst_pg:.2f}x",
-                       worst_pg > TARGETS["postgres_ratio"], scale)
+                       f"slowest ratio {worst['pandas']:.1f}x", worst["pandas"] >= TARGETS["pandas_ratio"], scale)
+    if pg_result and worst["engine"] != math.inf:
+        findings.check("every page's queries faster than PostgreSQL (the same SQL, executed and fetched)",
+                       f"slowest ratio {worst['engine']:.2f}x DuckDB to PostgreSQL ({worst['layer']:.2f}x "
+                       "with the portal's whole query layer)",
+                       worst["engine"] > TARGETS["postgres_ratio"], scale)
 
 
 def _ratio(value: float) -> str:
