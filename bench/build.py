@@ -2,11 +2,14 @@
 
 Runs ``python -m portal build-demo --scale <scale>`` in a child process with its own data directory and
 measures wall time, the peak resident memory of the whole process tree (sampled) and of the largest
-single process (from the kernel's accounting, exact). Phase timings are read from the command's own
-summary line (``generate 40.2s, ingest 30.5s, build 24.4s``).
+single process (from the kernel's accounting, exact). Phase timings and CPU seconds are read from the
+command's own summary line (``generate 40.2s, ingest 30.5s, build 24.4s; CPU seconds {...}``). The memory
+samples are also attributed to the step the command's progress output last named (a feed file being
+ingested, a model being built), so a peak can be traced to the step that reached it.
 """
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -23,6 +26,11 @@ from portal import config
 
 # build-demo ends with "... ready in 95.1s (generate 40.2s, ingest 30.5s, build 24.4s)".
 _PHASE = re.compile(r"\b(?P<phase>generate|ingest|build)\s+(?P<sec>\d+(?:\.\d+)?)s\b")
+_PHASE_CPU = re.compile(r"CPU seconds (?P<cpu>\{[^}]*\})")
+# Progress lines: "build-demo: people and geography" while generating, then
+# "ingest [###---] 3/64 gp_events_001.parquet (159s)" and "build [##---] 3/36 stg_person_spells slice 2/9 (35s)".
+_PROGRESS = re.compile(r"^(?:build-demo: (?P<note>.+)|(?P<phase>ingest|build) \[[#-]*\] \d+/\d+ (?P<step>.+?)"
+                       r"(?: \(\d+s\))?)$")
 
 
 @dataclass
@@ -36,6 +44,9 @@ class BuildResult:
     output_tail: str = ""
     data_bytes: int = 0       # size of the data directory afterwards
     cpu_seconds: float = 0.0  # user + system CPU of the whole tree: what the build costs on an idle machine
+    phase_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    # phase -> [peak bytes of the process tree while in it, the step the progress output last named then]
+    phase_peaks: dict[str, list] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -50,11 +61,48 @@ def _tree_rss(pid: int) -> int:
         return 0
 
 
+class _StepTracker:
+    """Follows the build's log as it is written: which phase and step the command is in now."""
+
+    def __init__(self, log_path: Path):
+        self.log_path = log_path
+        self.offset = 0
+        self.partial = ""
+        self.phase, self.step = "generate", "starting"
+
+    def update(self) -> tuple[str, str]:
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self.offset)
+                chunk = log.read()
+        except OSError:
+            return self.phase, self.step
+        self.offset += len(chunk)
+        # a progress bar on a terminal rewrites its line with "\r"; each rewrite names the step now
+        lines = (self.partial + chunk.decode(errors="replace")).replace("\r", "\n").split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            found = _PROGRESS.match(line)
+            if not found:
+                continue
+            if found["phase"]:
+                self.phase, self.step = found["phase"], found["step"]
+            elif "; ingesting" in found["note"]:
+                self.phase, self.step = "ingest", "starting"
+            elif "; building marts" in found["note"]:
+                self.phase, self.step = "build", "starting"
+            else:
+                self.step = found["note"]
+        return self.phase, self.step
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def build(scale: str, data_dir: Path, fresh: bool = True, timeout_s: float = 3600,
+# Long enough for a national build on a slow machine (76 minutes measured on one): the target is 30 minutes,
+# but a build stopped at the limit could only be reported as failed, not measured.
+def build(scale: str, data_dir: Path, fresh: bool = True, timeout_s: float = 4 * 3600,
           extra_args: list[str] | None = None) -> BuildResult:
     data_dir = Path(data_dir)
     if fresh and data_dir.exists():
@@ -64,16 +112,23 @@ def build(scale: str, data_dir: Path, fresh: bool = True, timeout_s: float = 360
     cmd = [sys.executable, "-m", "portal", "build-demo", "--scale", scale, *(extra_args or [])]
     log_path = data_dir.parent / f"build-{scale}.log"
     peak = 0
+    phase_peaks: dict[str, list] = {}
     stop = threading.Event()
 
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=config.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
+        tracker = _StepTracker(log_path)
+
         def sample() -> None:
             nonlocal peak
             while not stop.is_set():
-                peak = max(peak, _tree_rss(proc.pid))
+                rss = _tree_rss(proc.pid)
+                phase, step = tracker.update()
+                peak = max(peak, rss)
+                if rss > phase_peaks.get(phase, [0, ""])[0]:
+                    phase_peaks[phase] = [rss, step]
                 stop.wait(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -97,10 +152,13 @@ def build(scale: str, data_dir: Path, fresh: bool = True, timeout_s: float = 360
     seconds = time.perf_counter() - started
     output = log_path.read_text(errors="replace")
     phases = {m["phase"].strip(): float(m["sec"]) for m in _PHASE.finditer(output)}
+    cpu = _PHASE_CPU.search(output)
+    phase_cpu = {k: float(v) for k, v in ast.literal_eval(cpu["cpu"]).items()} if cpu else {}
     return BuildResult(
         scale=scale, seconds=seconds, peak_tree_rss=peak,
         peak_process_rss=(rusage.ru_maxrss * 1024) if rusage else 0,  # Linux reports kilobytes
         returncode=returncode, phases=phases, output_tail="\n".join(output.splitlines()[-15:]),
         data_bytes=_dir_bytes(data_dir),
         cpu_seconds=(rusage.ru_utime + rusage.ru_stime) if rusage else 0.0,
+        phase_cpu_seconds=phase_cpu, phase_peaks=phase_peaks,
     )

@@ -159,11 +159,13 @@ def _part_build(options: BenchOptions, scale: str, data_dir: Path, findings: Fin
         when = ""
     table = Table(f"Build from nothing, {scale} scale",
                   ["step", "wall seconds", "CPU seconds", "peak memory, process tree (MB)",
-                   "peak memory, largest process (MB)"])
+                   "peak memory, largest process (MB)", "working on at the peak"])
     for phase, seconds in result.phases.items():
-        table.add(phase, seconds, None, None, None)
+        peak_bytes, peak_step = result.phase_peaks.get(phase, [None, None])
+        table.add(phase, seconds, result.phase_cpu_seconds.get(phase),
+                  peak_bytes / MB if peak_bytes else None, None, peak_step)
     table.add("total (python -m portal build-demo)", result.seconds, result.cpu_seconds or None,
-              result.peak_tree_rss / MB, result.peak_process_rss / MB)
+              result.peak_tree_rss / MB, result.peak_process_rss / MB, None)
     table.note = (f"{when} Data directory afterwards: {result.data_bytes / MB:,.0f} MB. Machine load (1 min) "
                   f"when it finished: {record.get('machine_load', float('nan')):.1f}."
                   + ("" if result.ok else f" The build FAILED (exit {result.returncode}):\n{result.output_tail}"))
