@@ -8,6 +8,7 @@ import platform
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psutil
@@ -83,7 +84,7 @@ def machine_speed_seconds() -> float:
     return time.process_time() - started
 
 
-def machine_details(speed_seconds: tuple[float, ...] = ()) -> dict[str, str]:
+def machine_details(speed_seconds: Sequence[float] = ()) -> dict[str, str]:
     """What the figures were measured on, so they can be compared fairly; ``speed_seconds`` are the
     machine_speed_seconds() readings taken during the run."""
     cpu = platform.processor() or ""

@@ -9,8 +9,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from bench import report
 from bench.report import Table, verdict
 from portal import config
@@ -232,7 +230,7 @@ def _part_compare(options: BenchOptions, scale: str, timings, findings: Findings
 
     for t in runnable:
         portal_ms = t.p("warm", 50)
-        engine_ms = float(np.percentile(t.engine, 50) * 1000) if t.engine else float("nan")
+        engine_ms = t.p("engine", 50)
         pd_ms = pandas_result.p50_ms(t.name) if pandas_result else float("nan")
         pg_t = pg_result.timings.get(t.name) if pg_result else None
         pg_ms = pg_t.p(50) if pg_t and not pg_t.error else float("nan")
