@@ -255,8 +255,12 @@ def _link_spine(contract: Contract, typed: pa.Table, con: duckdb.DuckDBPyConnect
     """Refresh the identifiable store from the GP registrations (the spine) and return the SELECT of the rows
     to land: person_key added, identifiers dropped."""
     keep = [c.name for c in contract.columns if not c.identifier]
-    keys = linkage.person_keys(typed.column("nhs_number").to_numpy(zero_copy_only=False))
-    con.register("spine_in", typed.append_column("person_key", pa.array(keys, pa.string())))
+    con.register("spine_typed", typed)
+    key_expression, key_binds = linkage.person_key_sql("nhs_number")
+    # Only the keys come back, in the rows' order (DuckDB keeps insertion order), beside the rows already held.
+    keys = con.execute(f"SELECT {key_expression} FROM spine_typed", key_binds).fetch_arrow_table().column(0)
+    con.unregister("spine_typed")
+    con.register("spine_in", typed.append_column("person_key", keys))
     ident_dir = config.identifiable_dir()
     ident_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(con.execute(

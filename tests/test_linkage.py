@@ -101,3 +101,14 @@ def test_the_demographic_lookup_is_used_only_while_it_is_newer_than_the_index(tm
     assert DEMOGRAPHICS_FILE in _demographics_source(index) and "GROUP BY" not in _demographics_source(index)
     os.utime(index, ns=(0, 3_000_000_000))  # the index rewritten, the lookup not (a failed spine ingest)
     assert "GROUP BY" in _demographics_source(index)
+
+
+@pytest.mark.parametrize("key", [b"test-key", b"k" * 64, b"a-key-longer-than-one-sha256-block-" * 3])
+def test_person_key_in_duckdb_is_the_same_keyed_hash(key):
+    numbers = ["9434765919", "9434765870", None, "4010232137", "9434765919"]
+    expression, binds = linkage.person_key_sql("nhs_number", key=key)
+    con = duckdb.connect()
+    con.register("numbers", pa.table({"nhs_number": pa.array(numbers, pa.string())}))
+    in_sql = [row[0] for row in con.execute(f"SELECT {expression} FROM numbers", binds).fetchall()]
+    assert in_sql == list(linkage.person_keys(numbers, key=key))
+    assert key.decode() not in expression  # the key is bound, never written into the SQL
