@@ -106,3 +106,34 @@ def test_chunked_generation_as_at_national_scale(tmp_path, monkeypatch):
     median = cur.execute("SELECT median(wait_weeks) FROM fct_referrals WHERE service = 'ASD' AND waiting_now "
                          "AND locality = $l", {"l": truth["autism_waits"]["locality"]}).fetchone()[0]
     assert median == pytest.approx(truth["autism_waits"]["median_wait_weeks_waiting_now"], abs=0.01)
+
+
+def test_chunks_made_by_two_processes_give_the_same_feeds_as_one(tmp_path, monkeypatch):
+    """The national scale makes its chunks of people in parallel; the files and the ground truth must be
+    exactly those of one process making them in turn."""
+    import dataclasses
+
+    from portal.synth import generator
+
+    monkeypatch.setenv("LINKAGE_KEY", "test-key")  # the ground truth's person keys use it
+    monkeypatch.setitem(generator.SCALES, "small", dataclasses.replace(generator.SCALES["small"], chunk_people=2500))
+    one = generate("small", tmp_path / "one", workers=1)
+    two = generate("small", tmp_path / "two", workers=2)
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert len([n for n in names if n.startswith("gp_events_")]) == 3
+    assert names == sorted(p.name for p in (tmp_path / "two").iterdir())
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert one == two
+
+
+def test_generate_workers_comes_from_the_environment(monkeypatch):
+    from portal.synth import generator
+
+    monkeypatch.setenv("SEND_PORTAL_GENERATE_WORKERS", "3")
+    assert generator.generate_workers() == 3
+    monkeypatch.setenv("SEND_PORTAL_GENERATE_WORKERS", "many")
+    with pytest.raises(ValueError, match="whole number"):
+        generator.generate_workers()
+    monkeypatch.delenv("SEND_PORTAL_GENERATE_WORKERS")
+    assert 1 <= generator.generate_workers() <= 2

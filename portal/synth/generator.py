@@ -19,6 +19,8 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +76,9 @@ class Scale:
 SCALES = {
     "small": Scale("small", 6_000, 8, 16, 6, 24, 5.0, 10**9),
     "county": Scale("county", 350_000, 8, 60, 40, 250, 30.0, 10**9),
-    "national": Scale("national", 17_000_000, 106, 6_300, 300, 20_000, 30.0, 1_500_000),
+    # chunks of 750,000: two processes each hold one chunk's working data (about 4 GB each); 1.5 million
+    # in one process took about as much memory as two half-size chunks at once
+    "national": Scale("national", 17_000_000, 106, 6_300, 300, 20_000, 30.0, 750_000),
 }
 
 
@@ -739,7 +743,7 @@ def school_feeds(w: World, idx: np.ndarray, counters: dict, acc: Accumulator) ->
     return pd.concat(census, ignore_index=True), pd.concat(ks4, ignore_index=True)
 
 
-def surveys(w: World, counters: dict) -> tuple[pd.DataFrame, list[dict]]:
+def surveys(w: World) -> tuple[pd.DataFrame, list[dict]]:
     """Parent and young-person survey responses with scores and free-text comments."""
     rng = w.rng(16)
     quarters = month_starts(w.history_start, w.as_of)[::3]
@@ -802,10 +806,128 @@ def surveys(w: World, counters: dict) -> tuple[pd.DataFrame, list[dict]]:
     return out, planted
 
 
+# ------------------------------------------------------------------------------ activity by chunk of people
+# Identifiers numbered within a chunk start at the chunk's own block, so chunks can be made in any order (or at
+# once) and still number the same way; one chunk (every scale but national) starts at 0 as before.
+AE_IDS_PER_CHUNK = 10**8
+REFERRAL_IDS_PER_CHUNK = 10**7
+
+
+@dataclasses.dataclass
+class ChunkFeeds:
+    """What one chunk of people leaves behind once its activity feeds are written."""
+
+    files: list[dict]                 # FeedWriter records of the files written, in order
+    ground_truth: dict[str, list]     # Accumulator parts
+    referrals: pd.DataFrame
+    census_linkable: np.ndarray
+    ks4: pd.DataFrame
+
+
+def chunk_feeds(w: World, out_dir: Path, ci: int, idx: np.ndarray, n_chunks: int) -> ChunkFeeds:
+    """Write the GP events, A&E, prescribing and school census files of the people ``idx`` (chunk ``ci``)."""
+    out, acc = FeedWriter(out_dir), Accumulator()
+    counters = {"ae": ci * AE_IDS_PER_CHUNK, "referral": ci * REFERRAL_IDS_PER_CHUNK}
+    gp, ae, rx = monthly_activity(w, idx, acc, counters)
+    events = pd.concat([coded_events(w, idx, acc), gp], ignore_index=True)
+    events = events.sort_values(["date", "p"], kind="stable")
+    acc.add("asthma_events", events.loc[events["code"].isin([SNOMED["asthma"], SNOMED["asthma_review"]]),
+                                        ["p", "date", "code"]])
+    out.write("gp_events", pd.DataFrame({
+        "nhs_number": w.nhs[events["p"].to_numpy()],
+        "practice_code": w.practice_code[w.practice[events["p"].to_numpy()]],
+        "event_date": events["date"].to_numpy().astype("datetime64[D]"),
+        "snomed_code": events["code"].to_numpy(),
+    }), fmt="parquet", part=ci)
+    ae = ae.sort_values(["date", "p"], kind="stable")
+    start = counters.get("ae", 0)
+    counters["ae"] = start + len(ae)
+    acuity = w.rng(20, int(idx[0])).choice(["1", "2", "3", "4", "5"], len(ae), p=[0.01, 0.09, 0.4, 0.4, 0.1])
+    # written with columns in another order than the contract, and UK dates
+    out.write("ae_attendances", pd.DataFrame({
+        "arrival_date": uk(ae["date"].to_numpy()),
+        "acuity": acuity,
+        "nhs_number": w.nhs[ae["p"].to_numpy()],
+        "attendance_id": np.char.add("AE", np.char.zfill((start + np.arange(len(ae))).astype(str), 10)),
+        "provider_code": "ZRX",
+    }), fmt="csv", part=ci)
+    rx = rx.sort_values(["month", "p", "drug"], kind="stable")
+    code = rx["drug"].map({k: v[0] for k, v in BNF.items()}).to_numpy()
+    out.write("prescribing", pd.DataFrame({
+        "nhs_number": w.nhs[rx["p"].to_numpy()],
+        "practice_code": w.practice_code[w.practice[rx["p"].to_numpy()]],
+        "dispensed_month": rx["month"].to_numpy().astype("datetime64[D]"),
+        "bnf_code": code,
+        "bnf_name": rx["drug"].map({k: v[1] for k, v in BNF.items()}).to_numpy(),
+        "items": rx["items"].to_numpy().astype(np.int64),
+    }), fmt="parquet", part=ci)
+    ref = referrals(w, idx, counters)
+    census, ks4 = school_feeds(w, idx, counters, acc)
+    ident = council_identity(w, census["p"].to_numpy(), w.rng(17, int(idx[0])), share_with_nhs=0.4)
+    # the census is the largest council feed: written chunk by chunk (one file at county scale)
+    out.write("school_census", pd.DataFrame({
+        "academic_year": census["academic_year"], "school_urn": census["school_urn"].astype(str),
+        "upn": census["upn"], "nhs_number": ident["nhs_number"],
+        "date_of_birth": ident["date_of_birth"].astype("datetime64[D]"), "sex": ident["sex"],
+        "postcode": ident["postcode"], "sen_provision": census["sen_provision"],
+        "sessions_possible": census["sessions_possible"].astype(np.int64),
+        "sessions_missed": census["sessions_missed"].astype(np.int64),
+        "suspensions": census["suspensions"].astype(np.int64),
+        "permanent_exclusions": census["permanent_exclusions"].astype(np.int64),
+    }), fmt="parquet", part=None if n_chunks == 1 else ci)
+    if counters["ae"] - ci * AE_IDS_PER_CHUNK > AE_IDS_PER_CHUNK or \
+            counters["referral"] - ci * REFERRAL_IDS_PER_CHUNK > REFERRAL_IDS_PER_CHUNK:
+        raise ValueError("a chunk of people made more records than its block of identifiers holds")
+    return ChunkFeeds(out.files, acc.parts, ref, ident["linkable"], ks4)
+
+
+def generate_workers() -> int:
+    """Processes for the chunks: SEND_PORTAL_GENERATE_WORKERS if set, else one per core up to two (each holds
+    one chunk's working data; two fit a 24 GB machine at national scale)."""
+    wanted = os.environ.get("SEND_PORTAL_GENERATE_WORKERS", "").strip()
+    if wanted:
+        if not wanted.isdigit() or not 1 <= int(wanted) <= 64:
+            raise ValueError(f"SEND_PORTAL_GENERATE_WORKERS must be a whole number from 1 to 64, not {wanted!r}.")
+        return int(wanted)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _activity_step(chunks: list[np.ndarray], ci: int) -> str:
+    return f"activity for people {chunks[ci][0]:,}-{chunks[ci][-1]:,}"
+
+
+_CHUNK_WORLD: "World | None" = None  # the world forked workers read (copied on write, never pickled)
+
+
+def _chunk_in_worker(args) -> ChunkFeeds:
+    return chunk_feeds(_CHUNK_WORLD, *args)
+
+
+def _each_chunk(w: World, out_dir: Path, chunks: list[np.ndarray], workers: int):
+    """(index, ChunkFeeds) for every chunk, in order; with more than one worker, chunks are made in forked
+    processes that share the world, and each process ends after its chunk so its memory goes back."""
+    jobs = [(out_dir, ci, idx, len(chunks)) for ci, idx in enumerate(chunks)]
+    if workers <= 1 or len(chunks) == 1:
+        for ci, job in enumerate(jobs):
+            yield ci, chunk_feeds(w, *job)
+        return
+    global _CHUNK_WORLD
+    _CHUNK_WORLD = w
+    try:
+        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
+            yield from enumerate(pool.imap(_chunk_in_worker, jobs))
+    finally:
+        _CHUNK_WORLD = None
+
+
 # ------------------------------------------------------------------------------------------- the run
 def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt.date = REFERENCE_DATE,
-             progress=None) -> dict:
-    """Write every feed of the synthetic ICB into ``out_dir`` and return the ground truth (also written)."""
+             progress=None, workers: int | None = None) -> dict:
+    """Write every feed of the synthetic ICB into ``out_dir`` and return the ground truth (also written).
+
+    ``workers`` processes make the chunks of people at once (default: SEND_PORTAL_GENERATE_WORKERS, else
+    one per core up to two); the files are the same whatever the number."""
+    workers = workers or generate_workers()
     scale = SCALES[scale_name]
     as_of = as_of_for(reference)
     step = progress or (lambda message: None)
@@ -814,62 +936,22 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     step("people and geography")
     w = World(scale, seed, as_of)
     write_geography(w, out)
-    acc, counters = Accumulator(), {}
+    acc = Accumulator()
     chunks = [np.arange(lo, min(lo + scale.chunk_people, w.n)) for lo in range(0, w.n, scale.chunk_people)]
     for ci, idx in enumerate(chunks):
         write_registrations(w, out, idx, first=ci == 0)
     ref_frames, census_linkable, ks4_frames = [], [], []
-    for ci, idx in enumerate(chunks):
-        step(f"activity for people {idx[0]:,}-{idx[-1]:,}")
-        gp, ae, rx = monthly_activity(w, idx, acc, counters)
-        events = pd.concat([coded_events(w, idx, acc), gp], ignore_index=True)
-        events = events.sort_values(["date", "p"], kind="stable")
-        acc.add("asthma_events", events.loc[events["code"].isin([SNOMED["asthma"], SNOMED["asthma_review"]]),
-                                            ["p", "date", "code"]])
-        out.write("gp_events", pd.DataFrame({
-            "nhs_number": w.nhs[events["p"].to_numpy()],
-            "practice_code": w.practice_code[w.practice[events["p"].to_numpy()]],
-            "event_date": events["date"].to_numpy().astype("datetime64[D]"),
-            "snomed_code": events["code"].to_numpy(),
-        }), fmt="parquet", part=ci)
-        ae = ae.sort_values(["date", "p"], kind="stable")
-        start = counters.get("ae", 0)
-        counters["ae"] = start + len(ae)
-        acuity = w.rng(20, int(idx[0])).choice(["1", "2", "3", "4", "5"], len(ae), p=[0.01, 0.09, 0.4, 0.4, 0.1])
-        # written with columns in another order than the contract, and UK dates
-        out.write("ae_attendances", pd.DataFrame({
-            "arrival_date": uk(ae["date"].to_numpy()),
-            "acuity": acuity,
-            "nhs_number": w.nhs[ae["p"].to_numpy()],
-            "attendance_id": np.char.add("AE", np.char.zfill((start + np.arange(len(ae))).astype(str), 10)),
-            "provider_code": "ZRX",
-        }), fmt="csv", part=ci)
-        rx = rx.sort_values(["month", "p", "drug"], kind="stable")
-        code = rx["drug"].map({k: v[0] for k, v in BNF.items()}).to_numpy()
-        out.write("prescribing", pd.DataFrame({
-            "nhs_number": w.nhs[rx["p"].to_numpy()],
-            "practice_code": w.practice_code[w.practice[rx["p"].to_numpy()]],
-            "dispensed_month": rx["month"].to_numpy().astype("datetime64[D]"),
-            "bnf_code": code,
-            "bnf_name": rx["drug"].map({k: v[1] for k, v in BNF.items()}).to_numpy(),
-            "items": rx["items"].to_numpy().astype(np.int64),
-        }), fmt="parquet", part=ci)
-        ref_frames.append(referrals(w, idx, counters))
-        census, ks4 = school_feeds(w, idx, counters, acc)
-        ident = council_identity(w, census["p"].to_numpy(), w.rng(17, int(idx[0])), share_with_nhs=0.4)
-        census_linkable.append(ident["linkable"])
-        # the census is the largest council feed: written chunk by chunk (one file at county scale)
-        out.write("school_census", pd.DataFrame({
-            "academic_year": census["academic_year"], "school_urn": census["school_urn"].astype(str),
-            "upn": census["upn"], "nhs_number": ident["nhs_number"],
-            "date_of_birth": ident["date_of_birth"].astype("datetime64[D]"), "sex": ident["sex"],
-            "postcode": ident["postcode"], "sen_provision": census["sen_provision"],
-            "sessions_possible": census["sessions_possible"].astype(np.int64),
-            "sessions_missed": census["sessions_missed"].astype(np.int64),
-            "suspensions": census["suspensions"].astype(np.int64),
-            "permanent_exclusions": census["permanent_exclusions"].astype(np.int64),
-        }), fmt="parquet", part=None if len(chunks) == 1 else ci)
-        ks4_frames.append(ks4)
+    step(_activity_step(chunks, 0))
+    for ci, chunk in _each_chunk(w, out_dir, chunks, workers):
+        if ci + 1 < len(chunks):  # the next chunk waited for (with several workers, it is already under way)
+            step(_activity_step(chunks, ci + 1))
+        for name, parts in chunk.ground_truth.items():
+            for part in parts:
+                acc.add(name, part)
+        out.files.extend(chunk.files)
+        ref_frames.append(chunk.referrals)
+        census_linkable.append(chunk.census_linkable)
+        ks4_frames.append(chunk.ks4)
     step("council and community feeds")
     ref = pd.concat(ref_frames, ignore_index=True)
     out.write("community_referrals", pd.DataFrame({
@@ -892,7 +974,7 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
         "date_of_birth": iso(kident["date_of_birth"]), "sex": kident["sex"], "postcode": kident["postcode"],
         "school_urn": ks4["school_urn"].astype(str), "attainment8": ks4["attainment8"],
     }), fmt="csv")
-    survey, planted = surveys(w, counters)
+    survey, planted = surveys(w)
     out.write("surveys", survey, fmt="csv", bom=True)
     step("ground truth")
     truth = ground_truth(w, acc, ref, np.concatenate(census_linkable), ks4, kident["linkable"], register,
