@@ -199,6 +199,7 @@ def test_a_build_in_slices_of_people_publishes_the_same_marts(demo_copy, monkeyp
     assert whole.manifest["slices"] == 1
     people = duckdb.sql(f"SELECT count(*) FROM read_parquet('{demo_copy.as_posix()}/landed/gp_registrations/*.parquet')").fetchone()[0]
     monkeypatch.setattr(marts, "PEOPLE_PER_SLICE", people // 3 + 1)  # as a national build slices its people
+    monkeypatch.setenv("SEND_PORTAL_BUILD_MEMORY", "6GB")  # the memory PEOPLE_PER_SLICE is given for
     sliced = build()
     assert sliced.manifest["slices"] == 3
     con = duckdb.connect()
@@ -213,6 +214,29 @@ def test_a_build_in_slices_of_people_publishes_the_same_marts(demo_copy, monkeyp
     assert sliced.manifest["marts"]["fct_gp_events"]["rows"] == whole.manifest["marts"]["fct_gp_events"]["rows"] > 0
     leftovers = [p.name for p in sliced.path.iterdir() if p.name.startswith(".")]
     assert leftovers == [], "staging models and slice parts are not published"
+
+
+def test_slices_grow_with_the_build_memory_and_the_default_is_half_the_machine(monkeypatch):
+    class Registrations:  # the one query slice_count makes
+        def execute(self, sql):
+            assert "landed_gp_registrations" in sql
+            return self
+
+        def fetchone(self):
+            return (21_000_000,)
+
+    monkeypatch.delenv("SEND_PORTAL_BUILD_SLICES", raising=False)
+    monkeypatch.setenv("SEND_PORTAL_BUILD_MEMORY", "6GB")
+    assert marts.slice_count(Registrations()) == 9  # as the national build ran before
+    monkeypatch.setenv("SEND_PORTAL_BUILD_MEMORY", "12GB")
+    assert marts.slice_count(Registrations()) == 5
+    monkeypatch.setenv("SEND_PORTAL_BUILD_MEMORY", "12032 MiB")
+    assert marts.slice_count(Registrations()) == 4
+    monkeypatch.delenv("SEND_PORTAL_BUILD_MEMORY")
+    monkeypatch.setattr(marts, "_machine_memory_bytes", lambda: 8 * 2**30)
+    assert marts._build_memory_limit() == "4096MiB"
+    monkeypatch.setattr(marts, "_machine_memory_bytes", lambda: 64 * 2**30)
+    assert marts._build_memory_limit() == "12288MiB"
 
 
 def test_a_sliced_model_that_does_not_pick_its_slice_is_refused(demo_copy, models_copy):
