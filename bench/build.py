@@ -38,7 +38,7 @@ _PROGRESS = re.compile(r"^(?:build-demo: (?P<note>.+)|(?P<phase>ingest|build) \[
 class BuildResult:
     scale: str
     seconds: float
-    # bytes, sampled every 0.2 s over the process and its children: the sum of their proportional set sizes. A sum
+    # bytes, sampled every second over the process and its children: the sum of their proportional set sizes. A sum
     # of resident sizes counts the pages a forked process shares with its parent once per process: the national
     # generator's two workers made that 25.6 GB, on a machine of 23.5 GiB with no swap.
     peak_tree_memory: int
@@ -141,7 +141,9 @@ def build(scale: str, data_dir: Path, fresh: bool = True, timeout_s: float = 4 *
                 peak = max(peak, held)
                 if held > phase_peaks.get(phase, [0, ""])[0]:
                     phase_peaks[phase] = [held, step]
-                stop.wait(0.2)
+                # Reading proportional set sizes walks each process's pages: every 0.2 s it took a quarter
+                # of a core beside the national generator, so once a second.
+                stop.wait(1.0)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
