@@ -118,9 +118,11 @@ class TempPostgres:
         return psycopg.connect(host="127.0.0.1", port=self.port, user="bench", dbname="postgres",
                                autocommit=True)
 
-    def load_parquet(self, conn, table: str, path: Path, indexes: list[list[str]] = ()) -> int:
-        """Create ``table`` from a Parquet file with matching column types, COPY it in, index, analyse."""
-        schema = pq.read_schema(path)
+    def load_parquet(self, conn, table: str, paths: Path | list[Path], indexes: list[list[str]] = ()) -> int:
+        """Create ``table`` from a Parquet file (or a mart's part files, which share one schema) with matching
+        column types, COPY it in, index, analyse."""
+        paths = [paths] if isinstance(paths, Path) else list(paths)
+        schema = pq.read_schema(paths[0])
         columns = []
         for fld in schema:
             pg_type = next((t for test, t in _PG_TYPES.items() if test(fld.type)), "text")
@@ -128,11 +130,11 @@ class TempPostgres:
         conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         conn.execute(f'CREATE UNLOGGED TABLE "{table}" ({", ".join(columns)})')
         rows = 0
-        parquet = pq.ParquetFile(path)
         names = ", ".join(f'"{n}"' for n in schema.names)
+        batches = (batch for path in paths for batch in pq.ParquetFile(path).iter_batches(batch_size=200_000))
         with conn.cursor() as cur:
             with cur.copy(f'COPY "{table}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
-                for batch in parquet.iter_batches(batch_size=200_000):
+                for batch in batches:
                     buffer = io.BytesIO()
                     pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False))
                     copy.write(buffer.getvalue())

@@ -184,10 +184,10 @@ def run(query_timings, repeats: int = 3, progress=print) -> PostgresRun:
     import psycopg
 
     version = store.reader().version()
-    mart_files = {p.stem: p for p in version.path.glob("*.parquet")}
+    mart_files = store.mart_files(version.path)
     persons = config.identifiable_dir() / "persons.parquet"
     if persons.exists():
-        mart_files["identifiable_persons"] = persons
+        mart_files["identifiable_persons"] = [persons]
     needed = set()
     for timing in query_timings:
         for sql, _ in timing.rendered[:1]:
@@ -202,7 +202,7 @@ def run(query_timings, repeats: int = 3, progress=print) -> PostgresRun:
             started = time.perf_counter()
             rows = 0
             for table in sorted(needed):
-                rows += pg.load_parquet(conn, table, Path(mart_files[table]), INDEX_COLUMNS)
+                rows += pg.load_parquet(conn, table, mart_files[table], INDEX_COLUMNS)
             load_seconds = time.perf_counter() - started
             progress(f"  PostgreSQL loaded {len(needed)} marts ({rows:,} rows) in {load_seconds:.1f} s")
             for timing in query_timings:

@@ -256,13 +256,10 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
             if "-- materialized: view" in sql:
                 con.execute(f"CREATE VIEW {model} AS {sql}")
             else:
-                target = work / f"{model}.parquet" if model in marts else staging_dir / f"{model}.parquet"
                 parts = slices if SLICED_MARK in sql else 1
-                files = _write_model(con, sql, target, parts,
-                                     lambda s: step(i, len(order), f"{model} slice {s}/{parts}"),
-                                     one_file=model in marts)
-                listing = ", ".join(path_literal(f) for f in files)
-                con.execute(f"CREATE VIEW {model} AS SELECT * FROM read_parquet([{listing}])")
+                files = _write_model(con, sql, work if model in marts else staging_dir, model, parts,
+                                     lambda s: step(i, len(order), f"{model} slice {s}/{parts}"))
+                con.execute(f"CREATE VIEW {model} AS SELECT * FROM {store.parquet_source(files)}")
         except duckdb.Error as exc:
             raise BuildError(f"model {model} failed: {exc}") from exc
         if model in marts:
@@ -301,38 +298,32 @@ def slice_count(con) -> int:
     return max(1, -(-people // per_slice))
 
 
-def _write_model(con, sql: str, target: Path, parts: int, on_slice, one_file: bool = True) -> list[Path]:
-    """Run a model into ``target`` and return the files that hold it: in one go, or slice by slice of people into
-    part files. A mart's parts are then streamed into the one file readers expect (the parts never meet in
-    memory); a staging model keeps its parts, which later models read as one (joining them cost the national
-    person spells 30 s)."""
+def _write_model(con, sql: str, folder: Path, model: str, parts: int, on_slice) -> list[Path]:
+    """Run a model into ``folder`` and return the files that hold it: ``<model>.parquet`` in one go, or slice by
+    slice of people into ``<model>/part-<n>.parquet`` (the layout ``store.mart_files`` reads). The parts are kept
+    as they are: streaming the national slices into one file cost about 160 s of the build, and readers take
+    the list of parts as one table."""
     # The model's SQL may end in a comment line, so the closing bracket goes on a line of its own.
     # in_slice(k) (models/macros.sql) reads the variables slice and slices; with one slice it keeps everyone.
     con.execute("SET VARIABLE slices = $n", {"n": parts})
     con.execute("SET VARIABLE slice = 0")
     if parts == 1:
+        target = folder / f"{model}.parquet"
         con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} (FORMAT parquet, COMPRESSION zstd)")
         return [target]
+    part_dir = folder / model
+    part_dir.mkdir()
     files = []
-    kept = False
     try:
         for s in range(parts):
             on_slice(s + 1)
             con.execute("SET VARIABLE slice = $s", {"s": s})
-            part = target.with_name(f".{target.stem}-part{s}.parquet")
+            # zero-padded, so that the parts sort in slice order as text too
+            part = part_dir / f"part-{s:04d}.parquet"
             files.append(part)
             con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} (FORMAT parquet, COMPRESSION zstd)")
-        if not one_file:
-            kept = True
-            return files
-        listing = ", ".join(path_literal(f) for f in files)
-        con.execute(f"COPY (SELECT * FROM read_parquet([{listing}])) TO {path_literal(target)} "
-                    "(FORMAT parquet, COMPRESSION zstd)")
-        return [target]
+        return files
     finally:
-        if not kept:
-            for f in files:
-                f.unlink(missing_ok=True)
         con.execute("SET VARIABLE slices = 1")
         con.execute("SET VARIABLE slice = 0")
 

@@ -4,7 +4,8 @@ Layout under ``marts_dir()``::
 
     v20261122T101500123456/   one folder per published version
         manifest.json          {"version": ..., "built_at": ..., "marts": {name: {"rows": n, ...}}}
-        <mart>.parquet         one file per mart
+        <mart>.parquet         one file per mart, or
+        <mart>/part-<n>.parquet    a mart built in slices of people: one file per slice, read as one
     CURRENT                    the name of the live version folder, replaced atomically
 
 A build writes a complete new folder and only then replaces ``CURRENT`` with ``os.replace`` (atomic on
@@ -35,6 +36,7 @@ from portal import config, sqltext, textfiles
 CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 _VERSION_RE = re.compile(r"^v\d{8}T\d{6,12}$")
+_MART_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 class NoMartsError(RuntimeError):
@@ -58,6 +60,26 @@ class MartVersion:
     @property
     def schema(self) -> str:
         return self.name  # version names match _VERSION_RE, so they are safe identifiers
+
+
+def mart_files(folder: Path) -> dict[str, list[Path]]:
+    """Every mart in a version folder and the Parquet files that hold it: ``<mart>.parquet``, or the parts in
+    ``<mart>/`` of a mart built in slices (joining the national slices into one file cost the build about
+    160 s, and a query reads the parts as fast as one file)."""
+    found: dict[str, list[Path]] = {}
+    for item in sorted(folder.iterdir()):
+        if not _MART_NAME_RE.fullmatch(item.stem):
+            continue
+        if item.is_file() and item.suffix == ".parquet":
+            found[item.stem] = [item]
+        elif item.is_dir() and item.suffix == "" and (parts := sorted(item.glob("part-*.parquet"))):
+            found[item.name] = parts
+    return found
+
+
+def parquet_source(files: list[Path]) -> str:
+    """The ``read_parquet`` of a mart's files, as SQL (paths are quoted, never user input)."""
+    return "read_parquet([" + ", ".join(sqltext.path_literal(f) for f in files) + "])"
 
 
 def current_version(root: Path | None = None) -> MartVersion:
@@ -186,23 +208,18 @@ class MartReader:
         with self._lock:
             if version.name in self._attached:
                 return
-            marts = sorted(version.path.glob("*.parquet"))
+            marts = mart_files(version.path)
             if not marts:
                 raise MartsUnavailableError(f"The live mart version {version.name} has no mart files.")
             cur = self._db.cursor()
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {version.schema}")
-            for file in marts:
-                mart = file.stem
-                if not re.fullmatch(r"[a-z][a-z0-9_]*", mart):
-                    continue
+            for mart, files in marts.items():
                 try:
-                    cur.execute(
-                        f"CREATE OR REPLACE VIEW {version.schema}.{mart} AS "
-                        f"SELECT * FROM read_parquet({sqltext.path_literal(file)})"
-                    )
+                    cur.execute(f"CREATE OR REPLACE VIEW {version.schema}.{mart} AS "
+                                f"SELECT * FROM {parquet_source(files)}")
                 except duckdb.Error as exc:
                     raise MartsUnavailableError(
-                        f"The mart file {file.name} in version {version.name} cannot be read: {exc}"
+                        f"The mart {mart} in version {version.name} cannot be read: {exc}"
                     ) from exc
             self._attached.add(version.name)
 

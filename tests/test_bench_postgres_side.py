@@ -63,7 +63,7 @@ def test_postgres_answers_every_page_query_as_duckdb_does(on_small_demo):
                if t.rendered and not t.error]
     assert len(timings) >= 25
     version = store.reader().version()
-    marts = {path.stem: path for path in version.path.glob("*.parquet")}
+    marts = store.mart_files(version.path)
     needed = set().union(*(postgres_side._tables_in(sql, set(marts)) for t in timings for sql, _ in t.rendered))
     compared, no_equivalent = [], []
     with pg.TempPostgres() as server:

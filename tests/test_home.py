@@ -22,8 +22,8 @@ def mart_sql(sql: str, **params):
     """Run SQL straight on the live version's Parquet files, independently of the query layer."""
     version = store.current_version()
     con = duckdb.connect()
-    for file in version.path.glob("*.parquet"):
-        con.execute(f"CREATE VIEW {file.stem} AS SELECT * FROM read_parquet('{file.as_posix()}')")
+    for mart, files in store.mart_files(version.path).items():
+        con.execute(f"CREATE VIEW {mart} AS SELECT * FROM {store.parquet_source(files)}")
     return con.execute(sql, params).fetchone()
 
 

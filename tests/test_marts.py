@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from portal import config, marts, store
+from portal.public import mart as public_mart
 from portal.marts import BuildError, build, dependency_order, model_grain
 
 # docs/architecture.md "Marts the pages rely on": mart -> key columns (standard dimensions checked separately)
@@ -203,15 +204,27 @@ def test_a_build_in_slices_of_people_publishes_the_same_marts(demo_copy, monkeyp
     sliced = build()
     assert sliced.manifest["slices"] == 3
     con = duckdb.connect()
-    files = sorted(p.name for p in whole.path.glob("*.parquet"))
-    assert files == sorted(p.name for p in sliced.path.glob("*.parquet"))
-    for name in files:
-        a, b = (whole.path / name).as_posix(), (sliced.path / name).as_posix()
+    whole_files, sliced_files = store.mart_files(whole.path), store.mart_files(sliced.path)
+    assert sorted(whole_files) == sorted(sliced_files)
+    # the sliced marts are kept as one file per slice; the others are one file as before
+    assert [p.name for p in sliced_files["fct_gp_events"]] == ["part-0000.parquet", "part-0001.parquet",
+                                                               "part-0002.parquet"]
+    assert len(sliced_files["dim_person"]) == 1
+    for name in whole_files:
+        a, b = store.parquet_source(whole_files[name]), store.parquet_source(sliced_files[name])
         for x, y in ((a, b), (b, a)):
-            extra = con.execute("SELECT count(*) FROM (SELECT * FROM read_parquet($x) EXCEPT ALL "
-                                "SELECT * FROM read_parquet($y))", {"x": x, "y": y}).fetchone()[0]
+            extra = con.execute(f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})").fetchone()[0]
             assert extra == 0, f"{name}: {extra} rows differ between the whole and the sliced build"
     assert sliced.manifest["marts"]["fct_gp_events"]["rows"] == whole.manifest["marts"]["fct_gp_events"]["rows"] > 0
+    cur, _ = store.reader().cursor(sliced)  # the portal's reader takes the parts as one mart
+    served = cur.execute("SELECT count(*) FROM fct_gp_events").fetchone()[0]
+    cur.close()
+    assert served == sliced.manifest["marts"]["fct_gp_events"]["rows"]
+    # publishing the public figures makes a new version from the live one's files, parts included
+    republished = public_mart.publish_public()
+    assert store.mart_files(republished.path).keys() == sliced_files.keys()
+    assert [p.name for p in store.mart_files(republished.path)["fct_gp_events"]] == \
+        [p.name for p in sliced_files["fct_gp_events"]]
     leftovers = [p.name for p in sliced.path.iterdir() if p.name.startswith(".")]
     assert leftovers == [], "staging models and slice parts are not published"
 

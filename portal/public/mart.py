@@ -87,9 +87,15 @@ def publish_public() -> store.MartVersion | None:
     folder.mkdir()
     try:
         for item in live.path.iterdir():
-            if item.name == store.MANIFEST_FILE or item.stem in MARTS or not item.is_file():
+            if item.name == store.MANIFEST_FILE or item.stem in MARTS:
                 continue
-            _link_or_copy(item, folder / item.name)
+            if item.is_file():
+                _link_or_copy(item, folder / item.name)
+            elif item.is_dir() and not item.name.startswith("."):  # a mart built in slices: its part files
+                (folder / item.name).mkdir()
+                for part in item.iterdir():
+                    if part.is_file():
+                        _link_or_copy(part, folder / item.name / part.name)
         manifest = dict(live.manifest)
         marts = {k: v for k, v in manifest.get("marts", {}).items() if k not in MARTS}
         marts.update(include_in_version(folder))
