@@ -105,3 +105,47 @@ def test_ingested_landed_files_hold_no_identifiers(small_demo):
     assert persons == ["person_key", "nhs_number", "given_name", "family_name", "date_of_birth", "practice_code"]
     for path in (small_demo / "marts").rglob("*.parquet"):
         assert not set(pq.read_schema(path).names) & {"nhs_number", "given_name", "family_name", "date_of_birth"}
+
+
+def test_ingesting_in_two_processes_lands_what_one_at_a_time_does(small_demo, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from portal import ingest
+
+    feeds = tmp_path / "feeds"
+    shutil.copytree(small_demo / "feeds" / "small", feeds)
+    (feeds / "ground_truth.json").unlink()
+    # a repeated file and a broken one go through the worker processes too
+    first_rx = sorted(feeds.glob("prescribing*.parquet"))[0]
+    shutil.copyfile(first_rx, feeds / "prescribing_zz_again.parquet")
+    import csv
+
+    with open(feeds / "community_referrals.csv", newline="", encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))[:4]
+    rows[3][rows[0].index("referral_date")] = "31/13/2025"
+    with open(feeds / "community_referrals_zz_broken.csv", "w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    in_processes = []
+    real = ingest._ingest_in_processes
+    monkeypatch.setattr(ingest, "_ingest_in_processes", lambda files, first, *a: in_processes.append(
+        [p.name for p, _ in files[first:]]) or real(files, first, *a))
+    results = {}
+    for workers in (1, 2):
+        data = tmp_path / f"data{workers}"
+        shutil.copytree(small_demo / "secrets", data / "secrets")
+        incoming = tmp_path / f"incoming{workers}"
+        shutil.copytree(feeds, incoming)  # a quarantined file is moved out of its folder
+        monkeypatch.setenv("SEND_PORTAL_DATA_DIR", str(data))
+        outcomes = ingest.ingest([incoming], workers=workers)
+        landed = {str(p.relative_to(data / "landed")): pq.read_table(p).to_pydict()
+                  for p in sorted((data / "landed").rglob("*.parquet"))}
+        log = [{k: v for k, v in e.items() if k not in ("received_at", "quarantined_as")} for e in read_log()]
+        results[workers] = ([(o.file, o.status, o.rows, o.linked_rows) for o in outcomes], log, landed)
+        assert not list((data / "landed").rglob("*.tmp"))
+    assert results[2] == results[1]
+    assert len(in_processes) == 1 and "gp_registrations.csv" not in in_processes[0]  # the spine went first, alone
+    assert {"gp_events_001.parquet", "prescribing_zz_again.parquet"} <= set(in_processes[0])
+    statuses = {file: status for file, status, _, _ in results[2][0]}
+    assert statuses["prescribing_zz_again.parquet"] == "already ingested"
+    assert statuses["community_referrals_zz_broken.csv"] == "quarantined"
+    assert statuses[first_rx.name] == "landed" and len(results[2][2]) >= 10  # a landed file per feed
