@@ -33,17 +33,6 @@ def _resolved(path: str) -> Path:
     return Path(path).resolve()
 
 
-def processes_from_env(variable: str, most: int = 2) -> int:
-    """A number of worker processes: the environment variable if set (1 to 64), else one per core up to
-    ``most`` (each process holds a large piece of work in memory; two fit a 24 GB machine at national scale)."""
-    wanted = os.environ.get(variable, "").strip()
-    if wanted:
-        if not wanted.isdigit() or not 1 <= int(wanted) <= 64:
-            raise ValueError(f"{variable} must be a whole number from 1 to 64, not {wanted!r}.")
-        return int(wanted)
-    return max(1, min(most, os.cpu_count() or 1))
-
-
 def feeds_dir() -> Path:
     """Raw feed files as received (the synthetic generator writes here too)."""
     return data_dir() / "feeds"

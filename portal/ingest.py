@@ -16,10 +16,8 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -110,18 +108,8 @@ def expand(paths: list[Path]) -> list[tuple[Path, bool]]:
     return files
 
 
-def ingest_workers() -> int:
-    """Processes that check and land files at once: SEND_PORTAL_INGEST_WORKERS if set, else one per core up to
-    two. The command line uses them; an upload in the portal lands its one file in the server's process."""
-    return config.processes_from_env("SEND_PORTAL_INGEST_WORKERS")
-
-
-def ingest(paths: list[Path], feed: str | None = None, progress=None, workers: int = 1) -> list[Outcome]:
-    """Ingest files (or every file in the folders given), spine first; return one outcome per file.
-
-    With ``workers`` above one, the files after the spine are checked, linked and landed by that many
-    processes at once (they only read the spine's index); the log is still written in file order, by this
-    process, so the outcome is the same as one file after another."""
+def ingest(paths: list[Path], feed: str | None = None, progress=None) -> list[Outcome]:
+    """Ingest files (or every file in the folders given), spine first; return one outcome per file."""
     contracts = load_contracts()
     if feed and feed not in contracts:
         raise IngestError(f"Unknown feed {feed!r}. Feeds: {', '.join(contracts)}")
@@ -142,72 +130,23 @@ def ingest(paths: list[Path], feed: str | None = None, progress=None, workers: i
             continue
         planned.append((contract.order, path, contract))
     planned.sort(key=lambda item: (item[0], item[1].name))
-    files = [(path, contract) for _, path, contract in planned]
-    # everything up to the last spine file goes one at a time: later feeds link against what it writes
-    after_spine = 1 + max((i for i, (_, c) in enumerate(files) if c.linkage == "spine"), default=-1)
-    if workers <= 1 or len(files) - after_spine < 2:
-        after_spine = len(files)
     with ingest_lock():
         landed_shas = {e["sha256"] for e in read_log() if e.get("status") == "landed"}
-        for i, (path, contract) in enumerate(files[:after_spine]):
-            step(i, len(files), path.name)
+        for i, (_, path, contract) in enumerate(planned):
+            step(i, len(planned), path.name)
             outcomes.append(_ingest_one(path, contract, landed_shas))
-        if after_spine < len(files):
-            outcomes += _ingest_in_processes(files, after_spine, landed_shas, workers, step)
-    step(len(files), len(files), "")
+    step(len(planned), len(planned), "")
     return outcomes
 
 
-def _ingest_in_processes(files: list[tuple[Path, Contract]], first: int, landed_shas: set[str], workers: int,
-                         step) -> list[Outcome]:
-    """Ingest ``files[first:]`` in ``workers`` processes; log their outcomes here, in file order."""
-    threads = max(1, (os.cpu_count() or 1) // workers)  # DuckDB's threads per process: the cores shared out
-    known = frozenset(landed_shas)
-    outcomes = []
-    # Forked, as the generator's processes are: a spawned process imports the caller's __main__ again, which
-    # under a test runner that has run a page script is that script. The command line calls this with no
-    # DuckDB connection open (the spine's is closed); the portal's server never does (uploads use one process).
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_ingest_in_worker, path, contract, known, threads) for path, contract in files[first:]]
-        try:
-            for i, ((path, contract), future) in enumerate(zip(files[first:], futures), start=first):
-                step(i, len(files), path.name)
-                outcome, entries = future.result()
-                for entry in entries:
-                    if entry["status"] == "landed" and entry["sha256"] in landed_shas:
-                        # the same content came earlier in this run (both processes landed the same file)
-                        outcome = Outcome(path.name, contract.feed, "already ingested",
-                                          message="same content ingested before; nothing changed")
-                        continue
-                    entry["received_at"] = _now()  # the order the log is written in, as one at a time would
-                    _append_log(entry)
-                    if entry["status"] == "landed":
-                        landed_shas.add(entry["sha256"])
-                outcomes.append(outcome)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    return outcomes
-
-
-def _ingest_in_worker(path: Path, contract: Contract, landed_shas: frozenset[str], threads: int):
-    """One file in a worker process: its outcome and the log entries it would have written."""
-    entries: list[dict] = []
-    outcome = _ingest_one(path, contract, set(landed_shas), log=entries.append, threads=threads)
-    return outcome, entries
-
-
-def _ingest_one(path: Path, contract: Contract, landed_shas: set[str], log=None, threads: int | None = None) -> Outcome:
-    """Check, link and land one file; ``log`` takes its log entries (by default they are appended to the log)."""
-    log = log or _append_log
+def _ingest_one(path: Path, contract: Contract, landed_shas: set[str]) -> Outcome:
     sha = file_sha256(path)
     if sha in landed_shas:
         return Outcome(path.name, contract.feed, "already ingested", message="same content ingested before; nothing changed")
     kind = contract.companion_kind(path.name)
     if kind:
-        return _land_companion(path, contract, kind, sha, landed_shas, log)
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+        return _land_companion(path, contract, kind, sha, landed_shas)
+    con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     try:
         # The checked rows stay in DuckDB, are linked there and written to Parquet from there: no round
@@ -216,7 +155,7 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str], log=None,
         spine = contract.linkage == "spine"
         validation = validate_file(path, contract, con, keep=None if spine else "typed_rows")
         if not validation.ok:
-            return _quarantine(path, contract, sha, validation.rows, validation.faults, validation.n_faults, log)
+            return _quarantine(path, contract, sha, validation.rows, validation.faults, validation.n_faults)
         try:
             landed_rows_sql = (_link_spine(contract, validation.typed, con) if spine
                                else _link(contract, validation.typed_view, con))
@@ -225,7 +164,7 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str], log=None,
         target_dir = config.landed_dir() / contract.feed
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / f"{sha[:16]}.parquet"
-        tmp = target.with_suffix(f".parquet.{os.getpid()}.tmp")  # two processes may land the same content
+        tmp = target.with_suffix(".parquet.tmp")
         con.execute(f"COPY ({landed_rows_sql}) TO {path_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
         linked_rows = None
         if contract.linkage != "none":
@@ -234,14 +173,14 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str], log=None,
         entry = {"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
                  "rows": validation.rows, "linked_rows": linked_rows, "landed_as": target.name,
                  "ignored_columns": validation.ignored_columns}
-        log(entry)
+        _append_log(entry)
         landed_shas.add(sha)
         return Outcome(path.name, contract.feed, "landed", rows=validation.rows, linked_rows=linked_rows)
     finally:
         con.close()
 
 
-def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_shas: set[str], log) -> Outcome:
+def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_shas: set[str]) -> Outcome:
     """Boundaries beside the geography feed: a GeoJSON FeatureCollection with a ``locality`` property.
 
     TopoJSON (as many boundary downloads come) is accepted too and landed as GeoJSON (portal/maps.py)."""
@@ -267,8 +206,7 @@ def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_
     except (ValueError, AttributeError) as exc:
         problem = f"is not valid JSON ({exc})"
     if problem:
-        return _quarantine(path, contract, sha, 0, [Fault(None, None, None, f"the boundaries file {problem}")], 1,
-                           log)
+        return _quarantine(path, contract, sha, 0, [Fault(None, None, None, f"the boundaries file {problem}")], 1)
     target_dir = config.landed_dir() / contract.feed
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = target_dir / f".{kind}.geojson.tmp"
@@ -277,14 +215,13 @@ def _land_companion(path: Path, contract: Contract, kind: str, sha: str, landed_
     else:
         shutil.copyfile(path, tmp)
     os.replace(tmp, target_dir / f"{kind}.geojson")
-    log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
-         "rows": len(features), "linked_rows": None, "landed_as": f"{kind}.geojson", "companion": kind})
+    _append_log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": _now(), "status": "landed",
+                 "rows": len(features), "linked_rows": None, "landed_as": f"{kind}.geojson", "companion": kind})
     landed_shas.add(sha)
     return Outcome(path.name, contract.feed, "landed", rows=len(features))
 
 
-def _quarantine(path: Path, contract: Contract, sha: str, rows: int, faults: list[Fault], n_faults: int,
-                log) -> Outcome:
+def _quarantine(path: Path, contract: Contract, sha: str, rows: int, faults: list[Fault], n_faults: int) -> Outcome:
     qdir = config.quarantine_dir()
     qdir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
@@ -307,8 +244,8 @@ def _quarantine(path: Path, contract: Contract, sha: str, rows: int, faults: lis
         lines.append("  " + Fault(item["row"], item["column"], item["value"], item["reason"]).text())
     text = "\n".join(lines)
     (qdir / f"{target.name}.report.txt").write_text(text + "\n")
-    log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": report["received_at"],
-         "status": "quarantined", "rows": rows, "faults": n_faults, "quarantined_as": target.name})
+    _append_log({"feed": contract.feed, "file": path.name, "sha256": sha, "received_at": report["received_at"],
+                 "status": "quarantined", "rows": rows, "faults": n_faults, "quarantined_as": target.name})
     return Outcome(path.name, contract.feed, "quarantined", rows=rows, message=text,
                    report=str(qdir / f"{target.name}.report.txt"))
 

@@ -1,14 +1,10 @@
-"""Configuration: secrets made once on first use (the same value for every caller, never lost to a race), and
-worker process counts read from the environment."""
+"""Secrets: made once on first use, the same value for every caller, never lost to a race."""
 from __future__ import annotations
 
-import importlib
 import stat
 import subprocess
 import sys
 import threading
-
-import pytest
 
 from portal import config
 
@@ -72,19 +68,3 @@ def test_processes_asking_at_once_all_get_the_one_stored_secret(tmp_path):
     assert all(proc.returncode == 0 for proc in procs), [err for _out, err in outputs]
     stored = config._read_env_file(tmp_path / "secrets" / "secrets.env")["LINKAGE_KEY"]
     assert {out.strip() for out, _err in outputs} == {stored}
-
-
-@pytest.mark.parametrize("variable, module, function", [
-    ("SEND_PORTAL_GENERATE_WORKERS", "portal.synth.generator", "generate_workers"),
-    ("SEND_PORTAL_INGEST_WORKERS", "portal.ingest", "ingest_workers"),
-])
-def test_worker_processes_come_from_the_environment(monkeypatch, variable, module, function):
-    read = getattr(importlib.import_module(module), function)
-    monkeypatch.setenv(variable, "3")
-    assert read() == 3
-    for wrong in ("many", "0", "65"):
-        monkeypatch.setenv(variable, wrong)
-        with pytest.raises(ValueError, match=f"{variable} must be a whole number from 1 to 64"):
-            read()
-    monkeypatch.delenv(variable)
-    assert 1 <= read() <= 2  # one per core, at most two

@@ -125,3 +125,15 @@ def test_chunks_made_by_two_processes_give_the_same_feeds_as_one(tmp_path, monke
     for name in names:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     assert one == two
+
+
+def test_generate_workers_comes_from_the_environment(monkeypatch):
+    from portal.synth import generator
+
+    monkeypatch.setenv("SEND_PORTAL_GENERATE_WORKERS", "3")
+    assert generator.generate_workers() == 3
+    monkeypatch.setenv("SEND_PORTAL_GENERATE_WORKERS", "many")
+    with pytest.raises(ValueError, match="whole number"):
+        generator.generate_workers()
+    monkeypatch.delenv("SEND_PORTAL_GENERATE_WORKERS")
+    assert 1 <= generator.generate_workers() <= 2

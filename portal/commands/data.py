@@ -91,10 +91,10 @@ def _print_outcomes(outcomes) -> int:
 
 
 def run_ingest(args) -> int:
-    from portal.ingest import IngestError, ingest, ingest_workers
+    from portal.ingest import IngestError, ingest
 
     try:
-        outcomes = ingest(args.paths, feed=args.feed, progress=Progress("ingest"), workers=ingest_workers())
+        outcomes = ingest(args.paths, feed=args.feed, progress=Progress("ingest"))
     except (IngestError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 2
@@ -148,7 +148,7 @@ def build_demo(scale: str, seed: int = 20261031, verbose: bool = False) -> dict:
     """Generate the synthetic ICB into feeds/<scale>, ingest it and publish marts (the CLI and tests share this)."""
     import shutil
 
-    from portal.ingest import IngestError, ingest, ingest_workers
+    from portal.ingest import IngestError, ingest
     from portal.marts import build
     from portal.synth import generate
 
@@ -163,7 +163,7 @@ def build_demo(scale: str, seed: int = 20261031, verbose: bool = False) -> dict:
     generated, cpu_generated = time.monotonic(), time.process_time()
     if progress:
         progress.note(f"generated in {generated - started:.1f}s; ingesting")
-    outcomes = ingest([out_dir], progress=Progress("ingest") if verbose else None, workers=ingest_workers())
+    outcomes = ingest([out_dir], progress=Progress("ingest") if verbose else None)
     if verbose:
         _print_outcomes(outcomes)
     failed = [o for o in outcomes if o.failed]

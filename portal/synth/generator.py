@@ -20,12 +20,13 @@ import datetime as dt
 import json
 import math
 import multiprocessing
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from portal import config, linkage
+from portal import linkage
 from portal.synth import geo, vocab
 from portal.synth.writers import FeedWriter
 
@@ -883,7 +884,12 @@ def chunk_feeds(w: World, out_dir: Path, ci: int, idx: np.ndarray, n_chunks: int
 def generate_workers() -> int:
     """Processes for the chunks: SEND_PORTAL_GENERATE_WORKERS if set, else one per core up to two (each holds
     one chunk's working data; two fit a 24 GB machine at national scale)."""
-    return config.processes_from_env("SEND_PORTAL_GENERATE_WORKERS")
+    wanted = os.environ.get("SEND_PORTAL_GENERATE_WORKERS", "").strip()
+    if wanted:
+        if not wanted.isdigit() or not 1 <= int(wanted) <= 64:
+            raise ValueError(f"SEND_PORTAL_GENERATE_WORKERS must be a whole number from 1 to 64, not {wanted!r}.")
+        return int(wanted)
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def _activity_step(chunks: list[np.ndarray], ci: int) -> str:
