@@ -118,10 +118,9 @@ class TempPostgres:
         return psycopg.connect(host="127.0.0.1", port=self.port, user="bench", dbname="postgres",
                                autocommit=True)
 
-    def load_parquet(self, conn, table: str, paths: Path | list[Path], indexes: list[list[str]] = ()) -> int:
-        """Create ``table`` from a Parquet file (or a mart's part files, which share one schema) with matching
-        column types, COPY it in, index, analyse."""
-        paths = [paths] if isinstance(paths, Path) else list(paths)
+    def load_parquet(self, conn, table: str, paths: list[Path], indexes: list[list[str]] = ()) -> int:
+        """Create ``table`` from a mart's Parquet files (one, or a sliced mart's parts, which share one schema)
+        with matching column types, COPY it in, index, analyse."""
         schema = pq.read_schema(paths[0])
         columns = []
         for fld in schema:

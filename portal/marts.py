@@ -301,7 +301,7 @@ def slice_count(con) -> int:
 def _write_model(con, sql: str, folder: Path, model: str, parts: int, on_slice) -> list[Path]:
     """Run a model into ``folder`` and return the files that hold it: ``<model>.parquet`` in one go, or slice by
     slice of people into ``<model>/part-<n>.parquet`` (the layout ``store.mart_files`` reads). The parts are kept
-    as they are: streaming the national slices into one file cost about 160 s of the build, and readers take
+    as they are: streaming the national slices into one file cost about 50 s of the build, and readers take
     the list of parts as one table."""
     # The model's SQL may end in a comment line, so the closing bracket goes on a line of its own.
     # in_slice(k) (models/macros.sql) reads the variables slice and slices; with one slice it keeps everyone.

@@ -91,11 +91,8 @@ def publish_public() -> store.MartVersion | None:
                 continue
             if item.is_file():
                 _link_or_copy(item, folder / item.name)
-            elif item.is_dir() and not item.name.startswith("."):  # a mart built in slices: its part files
-                (folder / item.name).mkdir()
-                for part in item.iterdir():
-                    if part.is_file():
-                        _link_or_copy(part, folder / item.name / part.name)
+            elif item.is_dir():  # a mart built in slices: its part files
+                shutil.copytree(item, folder / item.name, copy_function=_link_or_copy)
         manifest = dict(live.manifest)
         marts = {k: v for k, v in manifest.get("marts", {}).items() if k not in MARTS}
         marts.update(include_in_version(folder))
