@@ -19,4 +19,6 @@ CREATE OR REPLACE MACRO month_on_or_after(d) AS
     CAST(CASE WHEN day(d) = 1 THEN d ELSE date_trunc('month', d) + INTERVAL 1 MONTH END AS DATE);
 -- whether person key k is in the slice of people a sliced model is running (portal/marts.py sets the variables
 -- slice and slices; with one slice everyone is in it)
-CREATE OR REPLACE MACRO in_slice(k) AS hash(k) % getvariable('slices') = getvariable('slice');
+-- the slice of people person key k falls in, 0 to slices - 1 (a partitioned model's rows are dealt by it)
+CREATE OR REPLACE MACRO person_slice(k) AS hash(k) % getvariable('slices');
+CREATE OR REPLACE MACRO in_slice(k) AS person_slice(k) = getvariable('slice');

@@ -11,8 +11,10 @@ Order of a build:
    a view, so no model is held in memory: at national scale the models are far larger than the machine's
    memory. A file that says ``-- materialized: view`` is a plain view instead.
    A model that says ``-- sliced by person`` is run once per slice of people (``in_slice(person_key)`` in
-   its SQL picks a slice) and the slices are joined into one file, so a join to the person spells never
-   holds more than one slice's spells in memory. Small builds have one slice.
+   its SQL picks a slice) into one file per slice, so a join to the person spells never holds more than one
+   slice's spells in memory. A staging model that says ``-- partitioned by person`` is run once and its rows
+   dealt into the same slices. While a sliced model runs slice n, every model held in slices reads as its
+   slice n only, so each slice reads its own people's rows rather than everyone's. Small builds have one slice.
 3. Each mart is checked against ``models/marts/<mart>.yml`` (declared columns present and no undeclared
    ones, not-null, unique and accepted-value tests).
 4. ``boundaries.geojson`` and ``manifest.json`` (written last) complete the folder, which is renamed from
@@ -43,6 +45,7 @@ from portal.ingest import read_log
 MODEL_RE = re.compile(r"\b((?:stg|dim|fct|agg)_[a-z0-9_]+|feed_status)\b")
 GRAIN_RE = re.compile(r"^--\s*grain:\s*(.+)$", re.IGNORECASE)
 SLICED_MARK = "-- sliced by person"
+PARTITIONED_MARK = "-- partitioned by person"
 # People per slice of a sliced model, per 6GB of build memory: a national build (about 21 million people in
 # the history, 265 million GP events) ran in nine slices within 6GB (peak 8.3 GB), and in four within 12GB
 # (peak 11.7 GB, 22% faster: every slice reads the whole of its inputs); a county one (about 400,000) in one.
@@ -244,6 +247,7 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
     staging_dir.mkdir()
     counts: dict[str, dict] = {}
     seconds: dict[str, float] = {}
+    in_slices: dict[str, list[list[Path]]] = {}  # models held in slices of people: each slice's files
     for i, model in enumerate(order):
         step(i, len(order), model)
         model_started = time.monotonic()
@@ -256,9 +260,17 @@ def _build_into(work: Path, name: str, as_of: dt.date | None, scale: str | None,
             if "-- materialized: view" in sql:
                 con.execute(f"CREATE VIEW {model} AS {sql}")
             else:
-                parts = slices if SLICED_MARK in sql else 1
-                files = _write_model(con, sql, work if model in marts else staging_dir, model, parts,
-                                     lambda s: step(i, len(order), f"{model} slice {s}/{parts}"))
+                folder = work if model in marts else staging_dir
+                if PARTITIONED_MARK in sql and slices > 1:
+                    by_slice = _write_partitioned(con, sql, folder, model, slices)
+                elif SLICED_MARK in sql and slices > 1:
+                    by_slice = _write_sliced(con, sql, folder, model, slices, in_slices,
+                                             lambda s: step(i, len(order), f"{model} slice {s}/{slices}"))
+                else:
+                    by_slice = [_write_whole(con, sql, folder, model)]
+                if len(by_slice) > 1:
+                    in_slices[model] = by_slice
+                files = [f for part in by_slice for f in part]
                 con.execute(f"CREATE VIEW {model} AS SELECT * FROM {store.parquet_source(files)}")
         except duckdb.Error as exc:
             raise BuildError(f"model {model} failed: {exc}") from exc
@@ -298,34 +310,76 @@ def slice_count(con) -> int:
     return max(1, -(-people // per_slice))
 
 
-def _write_model(con, sql: str, folder: Path, model: str, parts: int, on_slice) -> list[Path]:
-    """Run a model into ``folder`` and return the files that hold it: ``<model>.parquet`` in one go, or slice by
-    slice of people into ``<model>/part-<n>.parquet`` (the layout ``store.mart_files`` reads). The parts are kept
-    as they are: streaming the national slices into one file cost about 50 s of the build, and readers take
-    the list of parts as one table."""
+def _write_whole(con, sql: str, folder: Path, model: str) -> list[Path]:
+    """Run a model into ``<model>.parquet`` in one go."""
+    target = folder / f"{model}.parquet"
     # The model's SQL may end in a comment line, so the closing bracket goes on a line of its own.
-    # in_slice(k) (models/macros.sql) reads the variables slice and slices; with one slice it keeps everyone.
-    con.execute("SET VARIABLE slices = $n", {"n": parts})
-    con.execute("SET VARIABLE slice = 0")
-    if parts == 1:
-        target = folder / f"{model}.parquet"
-        con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} (FORMAT parquet, COMPRESSION zstd)")
-        return [target]
+    con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} (FORMAT parquet, COMPRESSION zstd)")
+    return [target]
+
+
+def _write_sliced(con, sql: str, folder: Path, model: str, slices: int, in_slices: dict[str, list[list[Path]]],
+                  on_slice) -> list[list[Path]]:
+    """Run a model slice by slice of people into ``<model>/part-<n>.parquet`` (the layout ``store.mart_files``
+    reads) and return each slice's files. The parts are kept as they are: streaming the national slices into
+    one file cost about 50 s of the build, and readers take the list of parts as one table.
+
+    While slice n runs, every model in ``in_slices`` that this one reads is a view of its slice n only. The
+    rows of one person never meet another's in a sliced model, and in_slice() in its SQL keeps the slice's
+    people anyway, so the result is the same; but each slice reads a quarter of its inputs, not all of them
+    (national GP events: 36 against 31 s a slice)."""
+    narrowed = [name for name in in_slices if name in set(MODEL_RE.findall(sql))]
     part_dir = folder / model
     part_dir.mkdir()
-    files = []
+    by_slice = []
+    # in_slice(k) (models/macros.sql) reads the variables slice and slices; with one slice it keeps everyone.
+    con.execute("SET VARIABLE slices = $n", {"n": slices})
     try:
-        for s in range(parts):
+        for s in range(slices):
             on_slice(s + 1)
             con.execute("SET VARIABLE slice = $s", {"s": s})
+            for name in narrowed:
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                            f"{store.parquet_source(in_slices[name][s])}")
             # zero-padded, so that the parts sort in slice order as text too
             part = part_dir / f"part-{s:04d}.parquet"
-            files.append(part)
             con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} (FORMAT parquet, COMPRESSION zstd)")
-        return files
+            by_slice.append([part])
+        return by_slice
     finally:
         con.execute("SET VARIABLE slices = 1")
         con.execute("SET VARIABLE slice = 0")
+        for name in narrowed:
+            every = [f for part in in_slices[name] for f in part]
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {store.parquet_source(every)}")
+
+
+def _write_partitioned(con, sql: str, folder: Path, model: str, slices: int) -> list[list[Path]]:
+    """Run a model once and deal its rows into ``<model>/part-<n>.parquet`` by the slice of people each row's
+    person_key falls in (the rule in_slice() applies); return each slice's files. One pass costs GP events
+    37 s against 28 s for one file, and saves the sliced models that read it more than that."""
+    part_dir = folder / model
+    con.execute("SET VARIABLE slices = $n", {"n": slices})
+    try:
+        con.execute(f"COPY (SELECT *, person_slice(person_key) AS _slice FROM (\n{sql}\n)) "
+                    f"TO {path_literal(part_dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_slice))")
+        by_slice = []
+        for s in range(slices):
+            written = sorted((part_dir / f"_slice={s}").glob("*.parquet"))
+            if not written:  # nobody in this slice: an empty file keeps the columns
+                empty = part_dir / f"_slice={s}" / "data_0.parquet"
+                empty.parent.mkdir()
+                con.execute(f"COPY (SELECT * FROM (\n{sql}\n) LIMIT 0) TO {path_literal(empty)} (FORMAT parquet)")
+                written = [empty]
+            # out of the _slice=<n> folders, whose names would make DuckDB add the column back when reading
+            parts = [part_dir / f"part-{s:04d}-{k}.parquet" for k in range(len(written))]
+            for src, dst in zip(written, parts):
+                os.replace(src, dst)
+            (part_dir / f"_slice={s}").rmdir()
+            by_slice.append(parts)
+        return by_slice
+    finally:
+        con.execute("SET VARIABLE slices = 1")
 
 
 def _previous_scale() -> str:

@@ -229,6 +229,30 @@ def test_a_build_in_slices_of_people_publishes_the_same_marts(demo_copy, monkeyp
     assert leftovers == [], "staging models and slice parts are not published"
 
 
+def test_a_partitioned_model_deals_each_row_into_the_slice_in_slice_picks(tmp_path):
+    con = duckdb.connect()
+    con.execute((config.MODELS_DIR / "macros.sql").read_text())
+    sql = ("-- grain: one row per test row\n-- partitioned by person\n"
+           "SELECT 'person-' || (i % 7) AS person_key, i FROM range(100) t(i)\n-- a trailing comment")
+    by_slice = marts._write_partitioned(con, sql, tmp_path, "stg_rows", 12)  # seven people: some slices empty
+    assert len(by_slice) == 12
+    assert sorted(p.name for p in (tmp_path / "stg_rows").iterdir()) == sorted(
+        p.name for part in by_slice for p in part), "only the parts are left, no _slice=<n> folders"
+    rows = 0
+    for s, files in enumerate(by_slice):
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {store.parquet_source(files)}").fetchall()]
+        assert columns == ["person_key", "i"], "an empty slice keeps the columns; the slice number is not added"
+        con.execute("SET VARIABLE slices = 12")
+        con.execute("SET VARIABLE slice = $s", {"s": s})
+        n, outside = con.execute(f"SELECT count(*), count(*) FILTER (WHERE NOT in_slice(person_key)) "
+                                 f"FROM {store.parquet_source(files)}").fetchone()
+        assert outside == 0
+        rows += n
+    assert rows == 100
+    assert sum(1 for files in by_slice if con.execute(
+        f"SELECT count(*) FROM {store.parquet_source(files)}").fetchone()[0] == 0) >= 5
+
+
 def test_slices_grow_with_the_build_memory_and_the_default_is_half_the_machine(monkeypatch):
     class Registrations:  # the one query slice_count makes
         def execute(self, sql):

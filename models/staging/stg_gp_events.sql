@@ -1,4 +1,5 @@
 -- grain: one row per linked coded GP event, with the portal's concept for the SNOMED CT code
+-- partitioned by person
 SELECT
     person_key,
     practice_code,

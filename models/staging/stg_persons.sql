@@ -1,4 +1,5 @@
 -- grain: one row per person on the GP registrations spine (date of birth from the identifiable store)
+-- partitioned by person
 SELECT
     r.person_key,
     i.date_of_birth,

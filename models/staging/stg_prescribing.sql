@@ -1,4 +1,5 @@
 -- grain: one row per linked person x month x BNF chemical (presentations summed)
+-- partitioned by person
 SELECT
     person_key,
     CAST(date_trunc('month', dispensed_month) AS DATE) AS month,

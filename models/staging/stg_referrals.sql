@@ -1,4 +1,5 @@
 -- grain: one row per linked community-service referral received by as_of
+-- partitioned by person
 SELECT
     referral_id,
     person_key,

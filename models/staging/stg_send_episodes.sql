@@ -1,4 +1,5 @@
 -- grain: one row per linked SEND episode (SEN support or EHCP) from the council's register
+-- partitioned by person
 SELECT
     record_id,
     person_key,
