@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from portal import config, linkage
+from portal import config, linkage, store
 from portal.sqltext import path_literal
 from portal.contracts import Contract, Fault, contract_for_file, load_contracts, validate_file
 
@@ -171,7 +171,7 @@ def _ingest_one(path: Path, contract: Contract, landed_shas: set[str], run_db: d
         target_dir.mkdir(parents=True, exist_ok=True)
         target = target_dir / f"{sha[:16]}.parquet"
         tmp = target.with_suffix(".parquet.tmp")
-        con.execute(f"COPY ({landed_rows_sql}) TO {path_literal(tmp)} (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({landed_rows_sql}) TO {path_literal(tmp)} ({store.PARQUET_COPY_OPTIONS})")
         linked_rows = None
         if contract.linkage != "none":
             linked_rows = con.execute(f"SELECT count(person_key) FROM read_parquet({path_literal(tmp)})").fetchone()[0]

@@ -314,7 +314,7 @@ def _write_whole(con, sql: str, folder: Path, model: str) -> list[Path]:
     """Run a model into ``<model>.parquet`` in one go."""
     target = folder / f"{model}.parquet"
     # The model's SQL may end in a comment line, so the closing bracket goes on a line of its own.
-    con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} ({store.PARQUET_COPY_OPTIONS})")
     return [target]
 
 
@@ -343,7 +343,7 @@ def _write_sliced(con, sql: str, folder: Path, model: str, slices: int, in_slice
                             f"{store.parquet_source(in_slices[name][s])}")
             # zero-padded, so that the parts sort in slice order as text too
             part = part_dir / f"part-{s:04d}.parquet"
-            con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} ({store.PARQUET_COPY_OPTIONS})")
             by_slice.append([part])
         return by_slice
     finally:
@@ -362,7 +362,7 @@ def _write_partitioned(con, sql: str, folder: Path, model: str, slices: int) -> 
     con.execute("SET VARIABLE slices = $n", {"n": slices})
     try:
         con.execute(f"COPY (SELECT *, person_slice(person_key) AS _slice FROM (\n{sql}\n)) "
-                    f"TO {path_literal(part_dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_slice))")
+                    f"TO {path_literal(part_dir)} ({store.PARQUET_COPY_OPTIONS}, PARTITION_BY (_slice))")
         by_slice = []
         for s in range(slices):
             written = sorted((part_dir / f"_slice={s}").glob("*.parquet"))

@@ -37,6 +37,9 @@ CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 _VERSION_RE = re.compile(r"^v\d{8}T\d{6,12}$")
 _MART_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+# How the ingest and the build write Parquet (COPY ... TO ... (options)). zstd at level 1 rather than DuckDB's 3:
+# a national GP events slice wrote in 14.6 s against 15.9 s, 1% smaller, and read as fast.
+PARQUET_COPY_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
 
 
 class NoMartsError(RuntimeError):
