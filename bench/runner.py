@@ -166,6 +166,11 @@ def _part_build(options: BenchOptions, scale: str, data_dir: Path, findings: Fin
                   peak_bytes / MB if peak_bytes else None, None, peak_step)
     table.add("total (python -m portal build-demo)", result.seconds, result.cpu_seconds or None,
               result.peak_tree_memory / MB, result.peak_process_rss / MB, None)
+    # What a deployment runs on each delivery: its feeds arrive; only the demo generates them. Reported beside
+    # the total, never instead of it: the target is judged on the total.
+    from_feeds = _from_delivered_feeds(result)
+    if from_feeds:
+        table.add("of which ingest + build (from delivered feeds)", *from_feeds, None, None, None)
     table.note = (f"{when} Data directory afterwards: {result.data_bytes / MB:,.0f} MB. Machine load (1 min) "
                   f"when it finished: {record.get('machine_load', float('nan')):.1f}."
                   + ("" if result.ok else f" The build FAILED (exit {result.returncode}):\n{result.output_tail}"))
@@ -175,8 +180,17 @@ def _part_build(options: BenchOptions, scale: str, data_dir: Path, findings: Fin
         findings.check(f"{scale} build end to end < {limit / 60:.0f} min",
                        f"{result.seconds:.0f} s wall ({result.cpu_seconds:.0f} s CPU), peak "
                        f"{result.peak_tree_memory / MB:,.0f} MB"
+                       + (f"; from delivered feeds (ingest + build) {from_feeds[0]:.0f} s" if from_feeds else "")
                        + ("" if result.ok else " (failed)"),
                        result.ok and result.seconds < limit, scale)
+
+
+def _from_delivered_feeds(result) -> tuple[float, float | None] | None:
+    """Wall and CPU seconds of ingest and build together, or None when either phase is missing."""
+    if not {"ingest", "build"} <= result.phases.keys():
+        return None
+    cpu = [result.phase_cpu_seconds.get(p) for p in ("ingest", "build")]
+    return (result.phases["ingest"] + result.phases["build"], None if None in cpu else sum(cpu))
 
 
 def _part_queries(options: BenchOptions, scale: str, findings: Findings):

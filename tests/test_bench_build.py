@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.build import _StepTracker, build
+from bench.runner import _from_delivered_feeds
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -21,6 +22,10 @@ def test_a_small_build_is_timed_and_its_peaks_traced_by_phase(tmp_path):
         assert 0 < peak <= result.peak_tree_memory, phase
         assert step, f"no step named for the {phase} peak"
     assert (tmp_path / "small" / "marts" / "CURRENT").exists()
+    # reported beside the total: what a deployment, whose feeds are delivered, runs
+    wall, cpu = _from_delivered_feeds(result)
+    assert wall == result.phases["ingest"] + result.phases["build"] < result.seconds
+    assert cpu == result.phase_cpu_seconds["ingest"] + result.phase_cpu_seconds["build"]
 
 
 def test_the_step_tracker_follows_the_log_as_it_grows(tmp_path):
