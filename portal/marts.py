@@ -48,7 +48,8 @@ SLICED_MARK = "-- sliced by person"
 PARTITIONED_MARK = "-- partitioned by person"
 # People per slice of a sliced model, per 6GB of build memory: a national build (about 21 million people in
 # the history, 265 million GP events) ran in nine slices within 6GB (peak 8.3 GB), and in four within 12GB
-# (peak 11.7 GB, 22% faster: every slice reads the whole of its inputs); a county one (about 400,000) in one.
+# (peak 11.7 GB, 22% faster: each slice then read the whole of its inputs; it now reads its own slice of the
+# models held in slices); a county one (about 400,000) in one.
 PEOPLE_PER_SLICE = 2_500_000
 SLICE_MEMORY_BYTES = 6 * 10**9
 # The default build memory: half the machine, at most 12 GiB (a portal serving alongside needs about 1.5 GB).
