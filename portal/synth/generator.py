@@ -142,7 +142,9 @@ NEVER = np.iinfo(np.int64).max // 4  # "no such date" in day arithmetic
 def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     """n distinct 10-digit NHS numbers in the 9xxxxxxxxx range with a valid modulus 11 check digit."""
     want = int(n * 1.3) + 100
-    base = np.unique(rng.integers(900_000_000, 1_000_000_000, size=want, dtype=np.int64))
+    # np.unique's result, by sorting: numpy's hash-based unique took 18 s of the national population's 65
+    drawn = np.sort(rng.integers(900_000_000, 1_000_000_000, size=want, dtype=np.int64))
+    base = drawn[np.concatenate(([True], drawn[1:] != drawn[:-1]))]
     digits = (base[:, None] // 10 ** np.arange(8, -1, -1)) % 10
     check = 11 - (digits * np.arange(10, 1, -1)).sum(axis=1) % 11
     check = np.where(check == 11, 0, check)
