@@ -13,6 +13,9 @@ axe-core (WCAG 2.2 A/AA) finds these in the framework's own markup, not in anyth
   drawn on the box the user sees (a select box's frame, not the tiny text cursor inside it);
 * videos' caption tracks start hidden: the first (English) is switched on when a video appears, so every
   how-to video plays with captions on (the user can still turn them off in the player).
+* a table wider or taller than its box scrolls, but its box cannot take keyboard focus, so a keyboard user
+  cannot scroll it (2.1.1): a table's box that scrolls is made focusable (``tabindex="0"``), checked again
+  whenever the box changes size (a narrow window, or the page still laying out).
 
 :func:`install` adds a script to the page itself (not a component's frame, which loads late and whose
 watcher dies with the frame if Streamlit redraws it) that repairs these at once and then as Streamlit draws
@@ -60,8 +63,23 @@ REPAIR_SCRIPT = """
       }
     });
   }
+  // a table's box that scrolls takes keyboard focus, so the keys scroll it; one that no longer scrolls gives it up
+  function tableFocus(box) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); box.dataset.portalScroll = "on"; }
+    if (!scrolls && box.dataset.portalScroll) { box.removeAttribute("tabindex"); delete box.dataset.portalScroll; }
+  }
+  const boxes = new ResizeObserver(entries => entries.forEach(e => tableFocus(e.target)));
+  function watchTables() {
+    doc.querySelectorAll('[data-testid="stTable"] > div').forEach(box => {
+      if (!box.dataset.portalWatched) { box.dataset.portalWatched = "on"; boxes.observe(box); }
+      tableFocus(box);
+    });
+  }
   repair();
+  watchTables();
   doc.documentElement.dataset.portalA11yRepairs = "on";
+  new MutationObserver(watchTables).observe(doc.body, {subtree: true, childList: true});
   new MutationObserver(repair).observe(doc.body, {subtree: true, childList: true, attributes: true,
     attributeFilter: ["aria-expanded", "aria-activedescendant", "aria-haspopup"]});
 })();

@@ -62,3 +62,30 @@ def test_every_chart_has_a_text_alternative_and_a_table(role, page, login, demo_
         if charts.count():
             tables = page.locator('[data-testid="stTable"], [data-testid="stDataFrame"]').count()
             assert tables >= 1, f"{spec.url_path} has charts but no table"
+
+
+def test_a_table_that_scrolls_in_a_narrow_window_can_be_reached_from_the_keyboard(
+        new_context, login, demo_users, portal_server, axe_violations):
+    """WCAG 2.1.1: a table wider than its box scrolls inside it; the box takes keyboard focus (portal/a11y.py)
+    so the arrow keys can scroll it, and gives it up again when the table fits. The portal's tables wrap to
+    fit a phone's width, so a wide table is made here with a minimum width."""
+    page = new_context().new_page()
+    login(page, *demo_users["clinician"])
+    open_page(page, portal_server, next(s for s in navigation.pages_for("clinician")
+                                        if s.url_path == "waiting-lists"))
+    boxes = page.locator('[data-testid="stTable"] > div')
+    boxes.last.wait_for()
+    assert page.locator('[data-testid="stTable"] > div[tabindex]').count() == 0, "tables that fit take no focus"
+    page.add_style_tag(content='[data-testid="stTable"] table { min-width: 1600px; }')
+    page.set_viewport_size({"width": 420, "height": 900})  # the boxes change size: the repair looks again
+    scrolling = page.locator('[data-testid="stTable"] > div[tabindex="0"]')
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=\"stTable\"] > div[tabindex=\"0\"]')"
+                           ".length === n", arg=boxes.count())
+    box = scrolling.first
+    box.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("b => b.scrollLeft > 0", arg=box.element_handle())
+    assert [v for v in axe_violations(page) if v["id"] == "scrollable-region-focusable"] == []
+    page.add_style_tag(content='[data-testid="stTable"] table { min-width: 0; }')
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stTable\"] > div[tabindex]')")
