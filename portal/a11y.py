@@ -42,6 +42,7 @@ REPAIR_SCRIPT = """
     + ' box-shadow: 0 0 0 6px #212B32 !important; }';
   doc.head.appendChild(style);
   function repair() {
+    watchTables();
     doc.querySelectorAll("section.stSidebar[aria-expanded]").forEach(e => e.removeAttribute("aria-expanded"));
     doc.querySelectorAll("[aria-activedescendant]").forEach(e => {
       const id = e.getAttribute("aria-activedescendant");
@@ -77,9 +78,7 @@ REPAIR_SCRIPT = """
     });
   }
   repair();
-  watchTables();
   doc.documentElement.dataset.portalA11yRepairs = "on";
-  new MutationObserver(watchTables).observe(doc.body, {subtree: true, childList: true});
   new MutationObserver(repair).observe(doc.body, {subtree: true, childList: true, attributes: true,
     attributeFilter: ["aria-expanded", "aria-activedescendant", "aria-haspopup"]});
 })();
