@@ -137,3 +137,19 @@ def test_generate_workers_comes_from_the_environment(monkeypatch):
         generator.generate_workers()
     monkeypatch.delenv("SEND_PORTAL_GENERATE_WORKERS")
     assert 1 <= generator.generate_workers() <= 2
+
+
+def test_dates_looked_up_in_the_day_tables_match_dates_worked_out():
+    """Dates are turned into text and calendar parts through tables of 1900-2100; a day outside them (the
+    'never' sentinel, far past or future) is worked out instead, with the same answer either way."""
+    from portal.synth.generator import NEVER, _iso_text, _uk_text, _ymd_computed, iso, uk, ymd
+
+    inside = np.array([days(d) for d in (pd.Timestamp("1900-01-01").date(), pd.Timestamp("2000-02-29").date(),
+                                         pd.Timestamp("2026-09-30").date(), pd.Timestamp("2100-12-31").date())])
+    assert list(iso(inside)) == ["1900-01-01", "2000-02-29", "2026-09-30", "2100-12-31"]
+    assert list(uk(inside)) == ["01/01/1900", "29/02/2000", "30/09/2026", "31/12/2100"]
+    for sample in (inside, np.array([days(pd.Timestamp("1899-12-31").date()), 0]), np.array([0, NEVER // 1000])):
+        for looked_up, worked_out in zip(ymd(sample), _ymd_computed(sample)):
+            assert looked_up.tolist() == worked_out.tolist()
+        assert list(iso(sample)) == list(_iso_text(sample)) and list(uk(sample)) == list(_uk_text(sample))
+    assert uk(np.array([days(pd.Timestamp("1899-12-31").date())]))[0] == "31/12/1899"

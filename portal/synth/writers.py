@@ -42,8 +42,8 @@ class FeedWriter:
                     fh.write(b"\xef\xbb\xbf")
                 pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), fh,
                                 write_options=pacsv.WriteOptions(quoting_style="needed", include_header=not append))
-            if append:
-                self.files[-1]["rows"] += len(frame)  # the same file, more rows
+            if append:  # the same file, more rows
+                next(f for f in self.files if f["file"] == path.name)["rows"] += len(frame)
                 return path
         elif fmt == "parquet":
             pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, compression="zstd")
