@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -381,7 +382,7 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
         faults = [Fault(None, m, None, "required column is missing from the file") for m in missing]
         return Validation(contract, path, table.num_rows, faults, len(faults), None, ignored)
 
-    rows = pa.array(range(first_row, first_row + table.num_rows), pa.int64())
+    rows = pa.array(np.arange(first_row, first_row + table.num_rows, dtype=np.int64))  # 0.9 s as a range at 9.5M rows
     src = pa.table({**{f"c{i}": table.column(n) for i, n in enumerate(table.column_names)}, "_row": rows})
     index = {n: f"c{i}" for i, n in enumerate(table.column_names)}
     con.register("src_file", src)
@@ -394,32 +395,48 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
             continue
         src_c = index[source[col.name]]
         column_type = table.schema.field(source[col.name]).type
-        # stage 1 trims each value once; stage 2 types it from that column
-        stage1.append(f"NULLIF(trim(CAST({src_c} AS VARCHAR)), '') AS {raw_c}")
-        if col.type == "nhs_number":
-            stage1.append(f"regexp_replace(NULLIF(trim(CAST({src_c} AS VARCHAR)), ''), '[ -]', '', 'g') "
-                          f"AS {_q('norm_' + col.name)}")
+        typed_c = _q(col.name)
         if col.type == "date" and (pa.types.is_date(column_type) or pa.types.is_timestamp(column_type)):
-            # already a date (Parquet): no text parsing needed, which matters for large feeds
-            typed, bad_reason = f"CAST({src_c} AS DATE)", "is not a date"
-            stage1.append(src_c)
+            # Already a date (Parquet): no text parsing needed, which matters for large feeds. The value is
+            # kept as it came and made text only for a row at fault.
+            typed, bad_reason = f"CAST({raw_c} AS DATE)", "is not a date"
+            native = True
         elif col.type in ("integer", "number") and (pa.types.is_integer(column_type) or pa.types.is_floating(column_type)):
             cast = "BIGINT" if col.type == "integer" else "DOUBLE"
-            typed, bad_reason = f"TRY_CAST({src_c} AS {cast})", f"is not a {TYPE_TEXT[col.type]}"
-            stage1.append(src_c)
-        elif col.type == "nhs_number":
-            # the modulus 11 check runs once per distinct number (a feed repeats each person many times)
-            nhs_checks.append(col.name)
-            typed = f"CASE WHEN {_q('ok_' + col.name)}.ok THEN {_q('norm_' + col.name)} END"
-            bad_reason = "is not a valid NHS number (10 digits with a modulus 11 check digit)"
+            typed, bad_reason = f"TRY_CAST({raw_c} AS {cast})", f"is not a {TYPE_TEXT[col.type]}"
+            native = True
         else:
-            typed, bad_reason = _typed_expr(col, raw_c)
-        selects += [raw_c, f"{typed} AS {_q(col.name)}"]
-        typed_c = _q(col.name)
+            native = False
+        if native:
+            stage1.append(f"{src_c} AS {raw_c}")
+            selects += [raw_c, f"{typed} AS {typed_c}"]
+            raw_text = f"CAST({raw_c} AS VARCHAR)"
+        else:
+            # stage 1 trims each value once; stage 2 types it from that column
+            stage1.append(f"NULLIF(trim(CAST({src_c} AS VARCHAR)), '') AS {raw_c}")
+            raw_text = raw_c
+            if col.type == "nhs_number":
+                stage1.append(f"regexp_replace(NULLIF(trim(CAST({src_c} AS VARCHAR)), ''), '[ -]', '', 'g') "
+                              f"AS {_q('norm_' + col.name)}")
+                # the modulus 11 check runs once per distinct number (a feed repeats each person many times)
+                nhs_checks.append(col.name)
+                typed = f"CASE WHEN {_q('ok_' + col.name)}.ok THEN {_q('norm_' + col.name)} END"
+                bad_reason = "is not a valid NHS number (10 digits with a modulus 11 check digit)"
+                selects += [raw_c, f"{typed} AS {typed_c}"]
+            elif col.type == "string":
+                # the trimmed text is the value: held once, under the column's name (a second copy of every
+                # text cell cost the national GP registrations seconds and gigabytes)
+                bad_reason = None
+                selects.append(f"{raw_c} AS {typed_c}")
+                raw_text = typed_c
+            else:
+                typed, bad_reason = _typed_expr(col, raw_c)
+                selects += [raw_c, f"{typed} AS {typed_c}"]
         reasons = []
         if col.required:
-            reasons.append(f"WHEN {raw_c} IS NULL THEN 'required value is missing'")
-        reasons.append(f"WHEN {raw_c} IS NOT NULL AND {typed_c} IS NULL THEN {_lit(bad_reason)}")
+            reasons.append(f"WHEN {raw_text} IS NULL THEN 'required value is missing'")
+        if bad_reason:
+            reasons.append(f"WHEN {raw_text} IS NOT NULL AND {typed_c} IS NULL THEN {_lit(bad_reason)}")
         if col.pattern:
             reasons.append(f"WHEN {typed_c} IS NOT NULL AND NOT regexp_full_match(CAST({typed_c} AS VARCHAR), "
                            f"{_lit(col.pattern)}) THEN {_lit('does not have the expected form ' + col.pattern)}")
@@ -430,8 +447,10 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
         if col.type == "date":
             reasons.append(f"WHEN {typed_c} NOT BETWEEN DATE '1900-01-01' AND DATE '2100-12-31' "
                            "THEN 'is outside the years 1900-2100'")
+        if not reasons:
+            continue  # optional free text: any value will do
         reason = "CASE " + " ".join(reasons) + " END"
-        fault_queries.append(f"SELECT _row, {_lit(col.name)} AS col, {raw_c} AS value, {reason} AS reason "
+        fault_queries.append(f"SELECT _row, {_lit(col.name)} AS col, {raw_text} AS value, {reason} AS reason "
                              f"FROM parsed WHERE ({reason}) IS NOT NULL")
     con.execute("CREATE OR REPLACE TEMP TABLE stage1 AS SELECT " + ", ".join(dict.fromkeys(stage1)) + " FROM src_file")
     # The file's cells are in stage1 now: let their Arrow copy go before the typed copies are made (the

@@ -47,7 +47,10 @@ def test_fallback_links_only_a_unique_date_of_birth_postcode_and_sex(tmp_path, m
     })
     contracts = load_contracts()
     con = duckdb.connect()
-    con.execute(_link_spine(contracts["gp_registrations"], spine, con)).fetch_arrow_table()
+    con.register("spine_rows", spine)
+    landed = con.execute(_link_spine(contracts["gp_registrations"], "spine_rows", con)).fetch_arrow_table()
+    assert landed.column("person_key").to_pylist() == list(linkage.person_keys(spine.column("nhs_number").to_pylist(),
+                                                                              key=b"test-key"))
     assert pq.read_table(tmp_path / "identifiable" / "persons.parquet").num_rows == 4
     council = pa.table({
         "_row": [2, 3, 4, 5],
