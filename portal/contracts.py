@@ -315,10 +315,11 @@ def _q(name: str) -> str:
 
 
 def _typed_expr(col: Column, raw: str) -> tuple[str, str]:
-    """SQL for the typed value of a raw (VARCHAR) expression and the reason used when it does not parse."""
-    if col.type in ("string", "code"):
+    """SQL for the typed value of a raw (VARCHAR, trimmed) expression and the reason used when it does not parse.
+    Free text (type string) is its raw value and needs none (see validate_file)."""
+    if col.type == "code":
         value = f"NULLIF(trim({raw}), '')"
-        if col.type == "code" and col.allowed:
+        if col.allowed:
             cases = " ".join(f"WHEN {_lit(a.lower())} THEN {_lit(a)}" for a in col.allowed)
             return (f"CASE lower({value}) {cases} END",
                     "is not an allowed code (allowed: " + ", ".join(col.allowed) + ")")
@@ -343,6 +344,17 @@ def _typed_expr(col: Column, raw: str) -> tuple[str, str]:
         return (f"CASE WHEN lower(trim({raw})) IN ('y','yes','true','1') THEN true "
                 f"WHEN lower(trim({raw})) IN ('n','no','false','0') THEN false END", "is not Y or N")
     raise ContractError(f"unknown type {col.type}")
+
+
+def _native_typed(col: Column, column_type: pa.DataType, raw: str) -> tuple[str, str] | None:
+    """For a date or number column that arrives already typed (Parquet), the SQL of its typed value and the
+    reason used when it does not convert; None for a value that arrives as text."""
+    if col.type == "date" and (pa.types.is_date(column_type) or pa.types.is_timestamp(column_type)):
+        return f"CAST({raw} AS DATE)", "is not a date"
+    if col.type in ("integer", "number") and (pa.types.is_integer(column_type) or pa.types.is_floating(column_type)):
+        cast = "BIGINT" if col.type == "integer" else "DOUBLE"
+        return f"TRY_CAST({raw} AS {cast})", f"is not a {TYPE_TEXT[col.type]}"
+    return None
 
 
 SQL_TYPES = {"string": "VARCHAR", "code": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
@@ -396,42 +408,33 @@ def validate_file(path: Path, contract: Contract, con: duckdb.DuckDBPyConnection
         src_c = index[source[col.name]]
         column_type = table.schema.field(source[col.name]).type
         typed_c = _q(col.name)
-        if col.type == "date" and (pa.types.is_date(column_type) or pa.types.is_timestamp(column_type)):
-            # Already a date (Parquet): no text parsing needed, which matters for large feeds. The value is
-            # kept as it came and made text only for a row at fault.
-            typed, bad_reason = f"CAST({raw_c} AS DATE)", "is not a date"
-            native = True
-        elif col.type in ("integer", "number") and (pa.types.is_integer(column_type) or pa.types.is_floating(column_type)):
-            cast = "BIGINT" if col.type == "integer" else "DOUBLE"
-            typed, bad_reason = f"TRY_CAST({raw_c} AS {cast})", f"is not a {TYPE_TEXT[col.type]}"
-            native = True
-        else:
-            native = False
+        trimmed = f"NULLIF(trim(CAST({src_c} AS VARCHAR)), '')"  # stage 1 trims a text value once; stage 2 types it
+        native = _native_typed(col, column_type, raw_c)
         if native:
+            # Already typed (Parquet): no text parsing, which matters for large feeds. The value is kept as it
+            # came and made text only for a row at fault.
+            typed, bad_reason = native
             stage1.append(f"{src_c} AS {raw_c}")
             selects += [raw_c, f"{typed} AS {typed_c}"]
             raw_text = f"CAST({raw_c} AS VARCHAR)"
+        elif col.type == "string":
+            # the trimmed text is the value: held once, under the column's name (a second copy of every text
+            # cell cost the national GP registrations seconds and gigabytes)
+            stage1.append(f"{trimmed} AS {raw_c}")
+            selects.append(f"{raw_c} AS {typed_c}")
+            bad_reason, raw_text = None, typed_c
+        elif col.type == "nhs_number":
+            stage1.append(f"{trimmed} AS {raw_c}")
+            stage1.append(f"regexp_replace({trimmed}, '[ -]', '', 'g') AS {_q('norm_' + col.name)}")
+            # the modulus 11 check runs once per distinct number (a feed repeats each person many times)
+            nhs_checks.append(col.name)
+            selects += [raw_c, f"CASE WHEN {_q('ok_' + col.name)}.ok THEN {_q('norm_' + col.name)} END AS {typed_c}"]
+            bad_reason, raw_text = "is not a valid NHS number (10 digits with a modulus 11 check digit)", raw_c
         else:
-            # stage 1 trims each value once; stage 2 types it from that column
-            stage1.append(f"NULLIF(trim(CAST({src_c} AS VARCHAR)), '') AS {raw_c}")
+            stage1.append(f"{trimmed} AS {raw_c}")
+            typed, bad_reason = _typed_expr(col, raw_c)
+            selects += [raw_c, f"{typed} AS {typed_c}"]
             raw_text = raw_c
-            if col.type == "nhs_number":
-                stage1.append(f"regexp_replace(NULLIF(trim(CAST({src_c} AS VARCHAR)), ''), '[ -]', '', 'g') "
-                              f"AS {_q('norm_' + col.name)}")
-                # the modulus 11 check runs once per distinct number (a feed repeats each person many times)
-                nhs_checks.append(col.name)
-                typed = f"CASE WHEN {_q('ok_' + col.name)}.ok THEN {_q('norm_' + col.name)} END"
-                bad_reason = "is not a valid NHS number (10 digits with a modulus 11 check digit)"
-                selects += [raw_c, f"{typed} AS {typed_c}"]
-            elif col.type == "string":
-                # the trimmed text is the value: held once, under the column's name (a second copy of every
-                # text cell cost the national GP registrations seconds and gigabytes)
-                bad_reason = None
-                selects.append(f"{raw_c} AS {typed_c}")
-                raw_text = typed_c
-            else:
-                typed, bad_reason = _typed_expr(col, raw_c)
-                selects += [raw_c, f"{typed} AS {typed_c}"]
         reasons = []
         if col.required:
             reasons.append(f"WHEN {raw_text} IS NULL THEN 'required value is missing'")
