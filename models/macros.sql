@@ -12,8 +12,9 @@ CREATE OR REPLACE MACRO send_rank(status) AS
     CASE status WHEN 'EHCP' THEN 2 WHEN 'SEN support' THEN 1 ELSE 0 END;
 CREATE OR REPLACE MACRO send_label(r) AS
     CASE r WHEN 2 THEN 'EHCP' WHEN 1 THEN 'SEN support' ELSE 'No SEND' END;
--- the month whose dimensions describe an event on day d for a person whose months run first_m..last_m
-CREATE OR REPLACE MACRO dims_month(d, first_m, last_m) AS greatest(least(date_trunc('month', d), last_m), first_m)::DATE;
+-- the first day of day d's month; a fact finds the person spell with its dimensions by
+-- month_of(d) BETWEEN match_from AND match_to (see stg_person_spells)
+CREATE OR REPLACE MACRO month_of(d) AS CAST(date_trunc('month', d) AS DATE);
 -- the first day of a month on or after day d (the first month whose first day is at or after d)
 CREATE OR REPLACE MACRO month_on_or_after(d) AS
     CAST(CASE WHEN day(d) = 1 THEN d ELSE date_trunc('month', d) + INTERVAL 1 MONTH END AS DATE);

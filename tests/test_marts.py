@@ -1,6 +1,7 @@
 """Marts: every mart the pages rely on, with its key columns; atomic publish; failed and killed builds."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -285,3 +286,37 @@ def test_a_sliced_model_that_does_not_pick_its_slice_is_refused(demo_copy, model
 def test_a_slice_count_that_is_not_a_whole_number_is_refused(demo_copy, monkeypatch):
     monkeypatch.setenv("SEND_PORTAL_BUILD_SLICES", "3; DROP")
     _refused("SEND_PORTAL_BUILD_SLICES must be a whole number")
+
+
+def test_every_fact_date_finds_one_spell_and_dates_outside_the_span_take_its_nearest_month():
+    """The person spells model run on one hand-made person, joined as the facts join it (fct_gp_events)."""
+    con = duckdb.connect()
+    con.execute("SET VARIABLE as_of = DATE '2026-09-30'")
+    con.execute("SET VARIABLE history_start = DATE '2020-10-01'")
+    con.execute((config.MODELS_DIR / "macros.sql").read_text())
+    con.execute("SET VARIABLE slices = 1")
+    con.execute("SET VARIABLE slice = 0")
+    # registered 10 March 2022 to 20 May 2024, so the span is April 2022 to May 2024; born 15 June 2010;
+    # SEN support from 10 January 2023
+    con.execute("""CREATE TABLE stg_persons AS SELECT 'k1' AS person_key, DATE '2010-06-15' AS date_of_birth,
+        'P1' AS practice_code, 'E1' AS small_area_code, 'North' AS locality, 'F' AS sex, 'White' AS ethnicity,
+        3 AS imd_quintile, DATE '2022-03-10' AS registration_date, DATE '2024-05-20' AS deregistration_date""")
+    con.execute("""CREATE TABLE stg_send_episodes AS SELECT 'k1' AS person_key, DATE '2023-01-10' AS start_date,
+        CAST(NULL AS DATE) AS end_date, 'SEN support' AS send_status, 'SEMH' AS primary_need""")
+    spells_sql = (config.MODELS_DIR / "staging" / "stg_person_spells.sql").read_text()
+    con.execute(f"CREATE TABLE stg_person_spells AS\n{spells_sql}\n")
+    spells = con.execute("SELECT from_month, to_month, age, send_status FROM stg_person_spells ORDER BY 1").fetchall()
+    d = dt.date
+    assert spells == [(d(2022, 4, 1), d(2022, 6, 1), 11, "No SEND"), (d(2022, 7, 1), d(2023, 1, 1), 12, "No SEND"),
+                      (d(2023, 2, 1), d(2023, 6, 1), 12, "SEN support"),
+                      (d(2023, 7, 1), d(2024, 5, 1), 13, "SEN support")]
+    events = {"2019-01-05": (11, "No SEND"),  # before the span: its first month
+              "2022-04-01": (11, "No SEND"), "2022-06-30": (11, "No SEND"), "2022-07-01": (12, "No SEND"),
+              "2023-03-15": (12, "SEN support"), "2024-05-31": (13, "SEN support"),
+              "2026-01-01": (13, "SEN support")}  # after the span: its last month
+    con.execute("CREATE TABLE events AS SELECT 'k1' AS person_key, CAST(unnest($dates) AS DATE) AS event_date",
+                {"dates": list(events)})
+    found = con.execute("""SELECT CAST(e.event_date AS VARCHAR), d.age, d.send_status FROM events e
+        JOIN stg_person_spells d ON d.person_key = e.person_key
+         AND month_of(e.event_date) BETWEEN d.match_from AND d.match_to""").fetchall()
+    assert sorted(found) == sorted((day, *dims) for day, dims in events.items()), "one spell per date"

@@ -12,5 +12,5 @@ SELECT
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM cases c
 JOIN stg_person_spells d ON d.person_key = c.person_key
-               AND dims_month(c.case_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(c.case_date) BETWEEN d.match_from AND d.match_to
 WHERE c.case_date <= as_of()

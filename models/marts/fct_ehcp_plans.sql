@@ -14,5 +14,5 @@ SELECT
     e.primary_need
 FROM stg_send_episodes e
 JOIN stg_person_spells d ON d.person_key = e.person_key
-               AND dims_month(coalesce(e.end_date - INTERVAL 1 DAY, as_of()), d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(coalesce(e.end_date - INTERVAL 1 DAY, as_of())) BETWEEN d.match_from AND d.match_to
 WHERE e.send_status = 'EHCP'

@@ -6,5 +6,5 @@ SELECT
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM (SELECT * FROM stg_gp_events WHERE in_slice(person_key)) e
 JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = e.person_key
-               AND dims_month(e.event_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(e.event_date) BETWEEN d.match_from AND d.match_to
 WHERE e.concept IS NOT NULL

@@ -7,4 +7,4 @@ SELECT
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM stg_ks4_attainment k
 JOIN stg_person_spells d ON d.person_key = k.person_key
-               AND dims_month(k.census_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(k.census_date) BETWEEN d.match_from AND d.match_to

@@ -5,5 +5,5 @@ SELECT
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM (SELECT * FROM stg_prescribing WHERE in_slice(person_key)) r
 JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = r.person_key
-               AND dims_month(r.month, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(r.month) BETWEEN d.match_from AND d.match_to
 WHERE r.month >= history_start()

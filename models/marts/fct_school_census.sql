@@ -12,4 +12,4 @@ SELECT
     d.locality, d.age_band, d.sex, d.ethnicity, d.imd_quintile, d.send_status, d.primary_need
 FROM (SELECT * FROM stg_school_census WHERE in_slice(person_key)) s
 JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = s.person_key
-               AND dims_month(s.census_date, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(s.census_date) BETWEEN d.match_from AND d.match_to

@@ -22,5 +22,5 @@ SELECT
     d.primary_need
 FROM turned t
 JOIN (SELECT * FROM stg_person_spells WHERE in_slice(person_key)) d ON d.person_key = t.person_key
-               AND dims_month(t.turned_18_on, d.span_first, d.span_last) BETWEEN d.from_month AND d.to_month
+               AND month_of(t.turned_18_on) BETWEEN d.match_from AND d.match_to
 WHERE t.turned_18_on BETWEEN history_start() AND as_of()

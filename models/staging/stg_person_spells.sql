@@ -1,7 +1,11 @@
 -- grain: one row per person x spell, a run of months of the history window in which the person was aged 0-25
 -- and registered and had the same age and SEND status on the first day of every month; with every standard
--- dimension. Facts find their dimensions by joining on person_key and a month between from_month and to_month
--- (clamped into the person's span_first..span_last), so no table has a row per person per month.
+-- dimension. Facts find their dimensions by joining on person_key and month_of(date) between match_from and
+-- match_to, so no table has a row per person per month. match_from..match_to is from_month..to_month, opened to
+-- the beginning of time on the span's first spell and to its end on the last, so a date before the span takes
+-- the dimensions of its first month and a date after it those of its last. (Clamping the date into the span in
+-- the join condition instead made DuckDB pair every event with every spell of its person and filter after: a
+-- national GP events slice took 31 s, against 22 s with the range kept as a plain condition of the join.)
 -- sliced by person
 WITH span AS (
     SELECT
@@ -66,6 +70,8 @@ SELECT
     i.ethnicity,
     i.imd_quintile,
     send_label(coalesce(s.r, 0)) AS send_status,
-    CASE WHEN s.r > 0 THEN s.need ELSE 'None' END AS primary_need
+    CASE WHEN s.r > 0 THEN s.need ELSE 'None' END AS primary_need,
+    CASE WHEN i.from_month = i.span_first THEN DATE '0001-01-01' ELSE i.from_month END AS match_from,
+    CASE WHEN i.to_month = i.span_last THEN DATE '9999-12-01' ELSE i.to_month END AS match_to
 FROM intervals i
 LEFT JOIN status s USING (person_key, from_month)
