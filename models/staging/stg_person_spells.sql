@@ -22,20 +22,23 @@ WITH span AS (
 spans AS (SELECT * FROM span WHERE span_first <= span_last),
 bounds AS (  -- months on whose first day age or SEND status may change
     SELECT person_key, span_first AS b FROM spans
-    UNION
+    UNION ALL
     SELECT person_key, month_on_or_after(date_of_birth + to_years(CAST(k AS INTEGER))) AS b
     FROM (SELECT person_key, date_of_birth,
                  unnest(range(age_at(date_of_birth, span_first) + 1, age_at(date_of_birth, span_last) + 1)) AS k
           FROM spans)
-    UNION
+    UNION ALL
     SELECT person_key, month_on_or_after(start_date) FROM stg_send_episodes WHERE in_slice(person_key)
-    UNION
+    UNION ALL
     SELECT person_key, month_on_or_after(end_date) FROM stg_send_episodes
     WHERE end_date IS NOT NULL AND in_slice(person_key)
 ),
 next_bounds AS (  -- the window sees two narrow columns only: with every dimension beside them it ran out of
-                  -- memory at national scale (about 130 million bounds)
-    SELECT person_key, b, lead(b) OVER (PARTITION BY person_key ORDER BY b) AS next_b FROM bounds
+                  -- memory at national scale (about 130 million bounds). The bounds are made distinct once
+                  -- here: UNION instead of UNION ALL above made three groupings in a row (a national slice
+                  -- 28.6 s, against 22.4 s)
+    SELECT person_key, b, lead(b) OVER (PARTITION BY person_key ORDER BY b) AS next_b
+    FROM (SELECT DISTINCT person_key, b FROM bounds)
 ),
 intervals AS (
     -- A bound after the span ends the last interval inside it no later than span_last, so clamping gives the
@@ -59,8 +62,6 @@ SELECT
     i.from_month,
     i.to_month,
     CAST(date_diff('month', i.from_month, i.to_month) + 1 AS INTEGER) AS n_months,
-    i.span_first,
-    i.span_last,
     age_at(i.date_of_birth, i.from_month) AS age,
     i.practice_code,
     i.small_area_code,
