@@ -127,6 +127,31 @@ def test_chunks_made_by_two_processes_give_the_same_feeds_as_one(tmp_path, monke
     assert one == two
 
 
+@pytest.mark.parametrize("dies_in", ["chunk_feeds", "world_feeds"])
+def test_a_generator_process_that_dies_stops_the_run_with_a_clear_message(tmp_path, monkeypatch, dies_in):
+    """A forked process killed mid-way (as the kernel does when memory runs out) must not leave the run waiting
+    for ever: multiprocessing.Pool did."""
+    import dataclasses
+    import os
+    import signal
+
+    from portal.synth import generator
+
+    monkeypatch.setenv("LINKAGE_KEY", "test-key")
+    monkeypatch.setitem(generator.SCALES, "small", dataclasses.replace(generator.SCALES["small"], chunk_people=2500))
+    real = getattr(generator, dies_in)
+    parent = os.getpid()
+
+    def dies_when_forked(*args):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)
+
+    monkeypatch.setattr(generator, dies_in, dies_when_forked)
+    with pytest.raises(generator.WorkerDied, match="ran out of memory"):
+        generate("small", tmp_path / "out", workers=2)
+
+
 def test_generate_workers_comes_from_the_environment(monkeypatch):
     from portal.synth import generator
 

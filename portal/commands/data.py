@@ -131,10 +131,11 @@ def _print_version(version, seconds: float) -> None:
 def run_build_demo(args) -> int:
     from portal.ingest import IngestError
     from portal.marts import BuildError
+    from portal.synth.generator import WorkerDied
 
     try:
         summary = build_demo(args.scale, seed=args.seed, verbose=True)
-    except (IngestError, BuildError, OSError) as exc:
+    except (IngestError, BuildError, WorkerDied, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
     print(f"Demo ({args.scale}, as of {summary['as_of']}) ready in {summary['seconds']:.1f}s "

@@ -15,6 +15,9 @@ date of birth + postcode + sex shared with someone else) does not count, exactly
 """
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import concurrent.futures.process
 import dataclasses
 import datetime as dt
 import functools
@@ -956,28 +959,66 @@ def _activity_step(chunks: list[np.ndarray], ci: int) -> str:
     return f"activity for people {chunks[ci][0]:,}-{chunks[ci][-1]:,}"
 
 
-_CHUNK_WORLD: "World | None" = None  # the world forked workers read (copied on write, never pickled)
+_FORKED_WORLD: "World | None" = None  # the world a forked process reads (copied on write, never pickled)
 
 
 def _chunk_in_worker(args) -> ChunkFeeds:
-    return chunk_feeds(_CHUNK_WORLD, *args)
+    return chunk_feeds(_FORKED_WORLD, *args)
+
+
+class WorkerDied(RuntimeError):
+    """A forked generator process ended without finishing its work (most often killed for lack of memory)."""
+
+
+class ForkedCall:
+    """fn(*args) in a forked process of its own, which reads the world ``w`` as ``_FORKED_WORLD`` (shared, copied
+    on write) and ends when the call returns, so its memory goes back. If the process dies, result() raises
+    WorkerDied: multiprocessing.Pool, used before, waited for ever for the lost task."""
+
+    def __init__(self, w: World, fn, *args):
+        global _FORKED_WORLD
+        _FORKED_WORLD = w
+        try:  # a fork-context executor forks on submit, in this thread, so the process sees the world set here
+            self._executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self._future = self._executor.submit(fn, *args)
+        finally:
+            _FORKED_WORLD = None
+
+    def result(self):
+        try:
+            return self._future.result()
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise WorkerDied(
+                "a generator process ended before finishing its work, most often because the machine ran out of "
+                "memory; free some, or run one process at a time with SEND_PORTAL_GENERATE_WORKERS=1") from exc
+        finally:
+            self._executor.shutdown()
+
+    def abandon(self) -> None:
+        """Stop waiting for the call; a call already running finishes in its process."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _each_chunk(w: World, out_dir: Path, chunks: list[np.ndarray], workers: int):
-    """(index, ChunkFeeds) for every chunk, in order; with more than one worker, chunks are made in forked
-    processes that share the world, and each process ends after its chunk so its memory goes back."""
+    """(index, ChunkFeeds) for every chunk, in order; with more than one worker, up to that many chunks are made
+    at once, each in a forked process that shares the world and ends after its chunk."""
     jobs = [(out_dir, ci, idx, len(chunks)) for ci, idx in enumerate(chunks)]
     if workers <= 1 or len(chunks) == 1:
         for ci, job in enumerate(jobs):
             yield ci, chunk_feeds(w, *job)
         return
-    global _CHUNK_WORLD
-    _CHUNK_WORLD = w
+    running: collections.deque[ForkedCall] = collections.deque()
     try:
-        with multiprocessing.get_context("fork").Pool(workers, maxtasksperchild=1) as pool:
-            yield from enumerate(pool.imap(_chunk_in_worker, jobs))
+        for job in jobs[:workers]:
+            running.append(ForkedCall(w, _chunk_in_worker, job))
+        for ci in range(len(jobs)):
+            made = running.popleft().result()
+            if ci + workers < len(jobs):  # the next chunk starts before this one's files are taken in
+                running.append(ForkedCall(w, _chunk_in_worker, jobs[ci + workers]))
+            yield ci, made
     finally:
-        _CHUNK_WORLD = None
+        for call in running:
+            call.abandon()
 
 
 @dataclasses.dataclass
@@ -1003,27 +1044,7 @@ def world_feeds(w: World, out_dir: Path) -> WorldFeeds:
 
 
 def _world_feeds_in_worker(out_dir: Path) -> WorldFeeds:
-    return world_feeds(_CHUNK_WORLD, out_dir)
-
-
-class WorldFeedsBeside:
-    """world_feeds running in a forked process while the caller goes on."""
-
-    def __init__(self, w: World, out_dir: Path):
-        global _CHUNK_WORLD
-        _CHUNK_WORLD = w  # the fork below takes the world as it is, without pickling it
-        try:
-            self._pool = multiprocessing.get_context("fork").Pool(1)
-            self._result = self._pool.apply_async(_world_feeds_in_worker, (out_dir,))
-        finally:
-            _CHUNK_WORLD = None
-
-    def get(self) -> WorldFeeds:
-        return self._result.get()
-
-    def close(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+    return world_feeds(_FORKED_WORLD, out_dir)
 
 
 # ------------------------------------------------------------------------------------------- the run
@@ -1063,7 +1084,7 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     # The SEND register and the surveys need only the world: with a second worker they are made in a forked
     # process while this one makes the feeds that need the chunks (at national scale 32 s and 38 s, which
     # took 70 s one after the other).
-    beside = WorldFeedsBeside(w, out_dir) if workers > 1 else None
+    beside = ForkedCall(w, _world_feeds_in_worker, out_dir) if workers > 1 else None
     try:
         ref = pd.concat(ref_frames, ignore_index=True)
         out.write("community_referrals", pd.DataFrame({
@@ -1084,10 +1105,10 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
             "date_of_birth": iso(kident["date_of_birth"]), "sex": kident["sex"], "postcode": kident["postcode"],
             "school_urn": ks4["school_urn"].astype(str), "attainment8": ks4["attainment8"],
         }), fmt="csv")
-        world = beside.get() if beside else world_feeds(w, out_dir)
+        world = beside.result() if beside else world_feeds(w, out_dir)
     finally:
         if beside:
-            beside.close()
+            beside.abandon()
     # in the order one process writes them, so the ground truth's list of files does not depend on the workers
     council = out.files[-3:] + world.files
     out.files[-3:] = sorted(council, key=lambda f: COUNCIL_FEEDS.index(f["feed"]))
