@@ -102,11 +102,7 @@ def to_date(day: int) -> dt.date:
 
 def ymd(day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, month and day of day numbers (days since 1970-01-01)."""
-    offsets = _day_table_offsets(day_numbers)
-    if offsets is None:
-        return _ymd_computed(day_numbers)
-    years, months, days_of_month = _day_table(_ymd_computed)
-    return years[offsets], months[offsets], days_of_month[offsets]
+    return _looked_up(day_numbers, _ymd_computed)
 
 
 def _ymd_computed(day_numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -164,27 +160,23 @@ def _day_table(make):
     return table
 
 
-def _day_table_offsets(day_numbers) -> np.ndarray | None:
-    """Positions of the days in the tables, or None if any is outside them (then they are worked out)."""
+def _looked_up(day_numbers, make):
+    """``make(day_numbers)``, taken from its day table (an array, or a tuple of arrays) when every day is in it."""
     offsets = np.asarray(day_numbers) - _DAY_TABLE_FIRST
     if offsets.size and (offsets.min() < 0 or offsets.max() >= _DAY_TABLE_LENGTH):
-        return None
-    return offsets
-
-
-def _date_texts(day_numbers, make) -> np.ndarray:
-    offsets = _day_table_offsets(day_numbers)
-    return make(day_numbers) if offsets is None else _day_table(make)[offsets]
+        return make(day_numbers)
+    table = _day_table(make)
+    return tuple(t[offsets] for t in table) if isinstance(table, tuple) else table[offsets]
 
 
 def iso(day_numbers) -> np.ndarray:
     """yyyy-mm-dd text of day numbers (days since 1970-01-01)."""
-    return _date_texts(day_numbers, _iso_text)
+    return _looked_up(day_numbers, _iso_text)
 
 
 def uk(day_numbers) -> np.ndarray:
     """dd/mm/yyyy text of day numbers."""
-    return _date_texts(day_numbers, _uk_text)
+    return _looked_up(day_numbers, _uk_text)
 
 
 NEVER = np.iinfo(np.int64).max // 4  # "no such date" in day arithmetic
@@ -1084,6 +1076,7 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
     # The SEND register and the surveys need only the world: with a second worker they are made in a forked
     # process while this one makes the feeds that need the chunks (at national scale 32 s and 38 s, which
     # took 70 s one after the other).
+    council_files = len(out.files)  # where the council feeds' records start
     beside = ForkedCall(w, _world_feeds_in_worker, out_dir) if workers > 1 else None
     try:
         ref = pd.concat(ref_frames, ignore_index=True)
@@ -1110,8 +1103,8 @@ def generate(scale_name: str, out_dir: Path, seed: int = 20261031, reference: dt
         if beside:
             beside.abandon()
     # in the order one process writes them, so the ground truth's list of files does not depend on the workers
-    council = out.files[-3:] + world.files
-    out.files[-3:] = sorted(council, key=lambda f: COUNCIL_FEEDS.index(f["feed"]))
+    out.files[council_files:] = sorted(out.files[council_files:] + world.files,
+                                       key=lambda f: COUNCIL_FEEDS.index(f["feed"]))
     step("ground truth")
     truth = ground_truth(w, acc, ref, np.concatenate(census_linkable), ks4, kident["linkable"],
                          world.register_linkable, casework, world.survey_scores, world.planted)
