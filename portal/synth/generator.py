@@ -21,6 +21,7 @@ import concurrent.futures.process
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import json
 import math
 import multiprocessing
@@ -970,10 +971,16 @@ class ForkedCall:
     def __init__(self, w: World, fn, *args):
         global _FORKED_WORLD
         _FORKED_WORLD = w
+        # Everything alive at the fork is frozen out of the garbage collector, so the forked process never
+        # collects the parent's garbage: a DuckDB connection there (left by a caller, as in the tests) would
+        # be closed in a process without its threads, which crashes it. It also spares the copied-on-write
+        # memory the collector's writes.
+        gc.freeze()
         try:  # a fork-context executor forks on submit, in this thread, so the process sees the world set here
             self._executor = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
             self._future = self._executor.submit(fn, *args)
         finally:
+            gc.unfreeze()
             _FORKED_WORLD = None
 
     def result(self):
