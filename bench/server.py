@@ -12,14 +12,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import psutil
-import requests
 
 from portal import config
 from portal.ports import free_loopback_port
+from portal.server_process import ServerDidNotStart, log_tail, wait_until_healthy
 
 
 class PortalServer:
@@ -54,19 +53,11 @@ class PortalServer:
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(cmd, cwd=config.REPO_ROOT, env=env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._log.close()
-                raise RuntimeError(f"portal server exited at start; log:\n{self.log_tail()}")
-            try:
-                if requests.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise RuntimeError(f"portal server not healthy within {self.startup_timeout:.0f} s; log:\n{self.log_tail()}")
+        try:
+            wait_until_healthy(self.url, self.process, self.startup_timeout)
+        except ServerDidNotStart as exc:
+            self.stop()
+            raise RuntimeError(f"portal server {exc}; log:\n{log_tail(self.log_path)}") from None
 
     def _tree(self) -> list[psutil.Process]:
         """The server and every process it started (workers and HAProxy, with several workers)."""
@@ -85,12 +76,6 @@ class PortalServer:
     def cpu_seconds(self) -> float:
         """User + system CPU of the whole process tree (processes that have exited are not counted)."""
         return sum(_or_zero(lambda p=p: sum(p.cpu_times()[:2])) for p in self._tree())
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
     def stop(self) -> None:
         if not self.process:

@@ -29,16 +29,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from portal import config
 from portal.ports import free_loopback_ports
+from portal.server_process import HEALTH_PATH, ServerDidNotStart, stop, wait_until_healthy
 
 APP = config.REPO_ROOT / "portal" / "app.py"
 
 WORKER_COOKIE = "portal_worker"
-HEALTH_PATH = "/_stcore/health"
 
 
 def streamlit_command(port: int, address: str, script: Path = APP) -> list[str]:
@@ -85,15 +84,6 @@ def pool_command(address: str, port: int, workers: int) -> list[str]:
     """The command that runs a pool: what ``serve --workers N`` replaces itself with."""
     return [sys.executable, "-m", "portal.worker_pool", "--address", address, "--port", str(port),
             "--workers", str(workers)]
-
-
-def healthy(url: str) -> bool:
-    """True if ``url`` answers 200 within two seconds."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:  # refused, timed out, or an HTTP error status (urllib's errors are OSErrors)
-        return False
 
 
 class PoolError(RuntimeError):
@@ -203,33 +193,18 @@ class WorkerPool:
         return 0
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+        stop(*self.processes.values(), grace=15)
 
     def _ask_to_stop(self, signum, frame) -> None:
         self._stopping = True
 
     def _wait_until_healthy(self, name: str, base_url: str) -> bool:
         """True once ``name`` answers its health check; False if asked to stop meanwhile."""
-        process = self.processes[name]
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline and not self._stopping:
-            if process.poll() is not None:
-                raise PoolError(f"The portal's {name} exited at start (exit {process.returncode}); "
-                                "see the messages above.")
-            if healthy(base_url + HEALTH_PATH):
-                return True
-            time.sleep(0.25)
-        if not self._stopping:
-            raise PoolError(f"The portal's {name} did not answer within {self.startup_timeout:.0f} s.")
-        return False
+        try:
+            return wait_until_healthy(base_url, self.processes[name], self.startup_timeout,
+                                      stopping=lambda: self._stopping)
+        except ServerDidNotStart as exc:
+            raise PoolError(f"The portal's {name} {exc}; see the messages above.") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ last action of a step touched is scrolled into view and outlined in the screensh
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -37,7 +36,7 @@ from pathlib import Path
 import yaml
 
 from portal import config, navigation, walkthrough
-from portal.ports import free_loopback_port
+from portal.server_process import serving
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 # Part of every video's hash: change it when the way videos are made changes, so all are remade.
@@ -393,40 +392,6 @@ def ensure_demo_data(data_dir: Path) -> None:
                    env={**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}, check=True)
 
 
-@contextlib.contextmanager
-def portal_server(data_dir: Path, log_path: Path):
-    """``python -m portal serve`` over ``data_dir`` on a free port (demo users made as in production)."""
-    import requests
-
-    port = free_loopback_port()
-    env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "portal", "serve", "--port", str(port), "--no-build"],
-                                   cwd=config.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the portal exited with {process.returncode}; see {log_path}")
-            try:
-                if requests.get(base_url + "/_stcore/health", timeout=2).text.strip() == "ok":
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the portal did not start in 120 s; see {log_path}")
-            time.sleep(0.3)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-
-
 def make_videos(pages: list[str], data_dir: Path, report=print) -> list[dict[str, Path]]:
     """Make the videos of ``pages`` (scripts are checked before anything starts)."""
     from playwright.sync_api import sync_playwright
@@ -436,7 +401,7 @@ def make_videos(pages: list[str], data_dir: Path, report=print) -> list[dict[str
         return []
     ensure_demo_data(data_dir)
     made, failed = [], []
-    with portal_server(data_dir, data_dir / "video-portal.log") as base_url, sync_playwright() as playwright:
+    with serving(data_dir, data_dir / "video-portal.log") as base_url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for script in scripts:

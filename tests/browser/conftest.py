@@ -17,18 +17,14 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from portal import config, ops
 from portal.demo_users import DEMO_USERS, demo_password
-from portal.ports import free_loopback_port
+from portal.server_process import serving
 from tests.browser.helpers import COUNT_SCRIPT_RUNS, wait_for_portal, wait_until_idle
 
 CHROMIUM = "/usr/bin/chromium"
@@ -70,38 +66,9 @@ def portal_server(small_demo, tmp_path_factory) -> PortalServer:
         [n for n in names if n in _NOT_COPIED] if Path(folder) == source else []))
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / "browser-portal-server.log"
-    port = free_loopback_port()
-    env = {**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)}
-    with open(log, "w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "portal", "serve", "--port", str(port), "--no-build",
-             "--workers", os.environ.get("SEND_PORTAL_TEST_SERVER_WORKERS", "2")],
-            cwd=config.REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for_health(base_url, process, log)
+    workers = os.environ.get("SEND_PORTAL_TEST_SERVER_WORKERS", "2")
+    with serving(data_dir, log, "--workers", workers) as base_url:
         yield PortalServer(base_url, data_dir, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
-
-
-def _wait_for_health(base_url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the portal server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if requests.get(base_url + "/_stcore/health", timeout=2).text.strip() == "ok":
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the portal server did not start in {timeout} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="session")

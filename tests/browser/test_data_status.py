@@ -4,17 +4,12 @@ and downloads exactly what the table shows; axe-core finds nothing."""
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
-import requests
 
 from portal import config, store
+from portal.server_process import serving
 from tests.browser.helpers import wait_until_idle
 
 
@@ -24,34 +19,10 @@ def upload_server(small_demo, tmp_path_factory):
     marts (the shared server leaves the feeds out, and other tests must not see this one's new versions)."""
     data_dir = tmp_path_factory.mktemp("upload-portal") / "data"
     shutil.copytree(small_demo, data_dir, ignore=shutil.ignore_patterns("ops"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     log = config.REPO_ROOT / "test-artifacts" / "upload-portal-server.log"
     log.parent.mkdir(exist_ok=True)
-    with open(log, "w") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "portal", "serve", "--port", str(port), "--no-build"],
-                                   cwd=config.REPO_ROOT, env={**os.environ, "SEND_PORTAL_DATA_DIR": str(data_dir)},
-                                   stdout=log_file, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                if requests.get(base + "/_stcore/health", timeout=2).text.strip() == "ok":
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
+    with serving(data_dir, log) as base:
         yield base, data_dir
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=20)
 
 
 def _sign_in(page, base: str, path: str) -> None:
