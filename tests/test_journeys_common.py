@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from portal.journeys.common import melted, records
+from portal.journeys.common import DIMENSION_LABELS, breakdowns, melted, records
 
 
 def _frames():
@@ -45,3 +45,16 @@ def test_records_are_the_rows_as_to_dict_gives_them(frame):
         assert list(mine) == list(theirs)
         for column in mine:
             assert (pd.isna(mine[column]) and pd.isna(theirs[column])) or mine[column] == theirs[column]
+
+
+def test_a_breakdown_chooser_offers_its_names_in_order_with_the_standard_labels_unless_given_its_own():
+    chooser = breakdowns("year", "locality", "send_status", labels={"year": "Year they turned 18",
+                                                                    "send_status": "SEND status before 18"})
+    assert list(chooser.items()) == [("year", "Year they turned 18"), ("locality", DIMENSION_LABELS["locality"]),
+                                     ("send_status", "SEND status before 18")]
+    assert breakdowns("imd_quintile") == {"imd_quintile": "Deprivation quintile (1 = most deprived)"}
+
+
+def test_a_breakdown_that_is_neither_a_standard_dimension_nor_labelled_is_a_mistake_caught_at_import():
+    with pytest.raises(KeyError):
+        breakdowns("locality", "shoe_size")

@@ -11,6 +11,25 @@ import numpy as np
 import pandas as pd
 
 
+# How the breakdown choosers name the standard dimensions. Each journey lists the ones its queries allow (their
+# `by` parameter), in the order its chooser offers them.
+DIMENSION_LABELS: dict[str, str] = {
+    "locality": "Locality",
+    "age_band": "Age band",
+    "sex": "Sex",
+    "ethnicity": "Ethnicity",
+    "imd_quintile": "Deprivation quintile (1 = most deprived)",
+    "send_status": "SEND status",
+    "primary_need": "Primary need",
+}
+
+
+def breakdowns(*names: str, labels: dict[str, str] | None = None) -> dict[str, str]:
+    """A breakdown chooser's options: ``names`` in order, each with its label from ``labels`` (for a journey's
+    own choices, or its own wording) or else the standard dimension's."""
+    labels = labels or {}
+    return {name: labels.get(name) or DIMENSION_LABELS[name] for name in names}
+
 def is_missing(value) -> bool:
     if value is None or value is pd.NA:
         return True

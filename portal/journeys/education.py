@@ -10,20 +10,15 @@ import numpy as np
 import pandas as pd
 
 from portal import theme
-from portal.journeys.common import fmt_number, fmt_pct, is_missing, join_names, melted, records, rounded_for_display
+from portal.journeys.common import (breakdowns, fmt_number, fmt_pct, is_missing, join_names, melted, records,
+                                   rounded_for_display)
 
 STATUSES = ["EHCP", "SEN support", "No SEND"]
 STATUS_PHRASES = {"EHCP": "pupils with an EHCP", "SEN support": "pupils on SEN support",
                   "No SEND": "pupils with no SEN"}
 
-BREAKDOWNS: dict[str, str] = {
-    "all": "Whole area",
-    "locality": "Locality",
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-    "primary_need": "Primary need",
-}
+BREAKDOWNS = breakdowns("all", "locality", "sex", "ethnicity", "imd_quintile", "primary_need",
+                        labels={"all": "Whole area"})
 ABSENCE_BREAKDOWNS = {**BREAKDOWNS, "age_band": "Age band"}
 
 ABSENCE_MEASURES: dict[str, str] = {

@@ -7,17 +7,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from portal.journeys.common import (fmt_count, fmt_pct, is_missing, join_names, melted, records,
+from portal.journeys.common import (breakdowns, fmt_count, fmt_pct, is_missing, join_names, melted, records,
                                     rounded_for_display)
 
-BREAKDOWNS: dict[str, str] = {
-    "locality": "Locality",
-    "primary_need": "Primary need",
-    "age_band": "Age band",
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-}
+BREAKDOWNS = breakdowns("locality", "primary_need", "age_band", "sex", "ethnicity", "imd_quintile")
 
 # SEN2 reasons a plan ceased (send_register contract codes) in plain English; unknown codes show as given.
 CEASE_REASONS = {

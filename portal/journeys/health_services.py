@@ -13,7 +13,7 @@ import pandas as pd
 
 from portal import theme
 from portal.analysis import its
-from portal.journeys.common import fmt_number, rounded_for_display
+from portal.journeys.common import breakdowns, fmt_number, rounded_for_display
 
 AXIS_TITLES = {"ae_per_1000": "A&E per 1,000 a month", "gp_per_1000": "GP consultations per 1,000 a month"}
 MEASURES: dict[str, str] = {
@@ -27,14 +27,7 @@ GROUP_COLOURS = {"SEND": theme.NHS_BLUE, **theme.SEND_STATUS_COLOURS}
 GROUP_PHRASES = {"SEND": "children with SEND", "EHCP": "children with an EHCP",
                  "SEN support": "children on SEN support", "No SEND": "children without SEND"}
 SPLITS = {"send_group": "SEND and no SEND", "send_status": "EHCP, SEN support and no SEND"}
-BREAKDOWNS: dict[str, str] = {
-    "locality": "Locality",
-    "age_band": "Age band",
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-    "primary_need": "Primary need",
-}
+BREAKDOWNS = breakdowns("locality", "age_band", "sex", "ethnicity", "imd_quintile", "primary_need")
 SEASONALITY_LABELS = {"auto": "Allow for the time of year (recommended)", "month": "Month-by-month pattern",
                       "none": "Do not allow for the time of year"}
 LABELS = {

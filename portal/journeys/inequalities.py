@@ -13,7 +13,7 @@ import pandas as pd
 
 from portal import theme
 from portal.analysis import rates
-from portal.journeys.common import fmt_number, join_names, rounded_for_display
+from portal.journeys.common import breakdowns, fmt_number, join_names, rounded_for_display
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,7 @@ MEASURES: dict[str, Measure] = {
     "ae": Measure("inequalities_ae", "rate", 1000, "person_months", "area_person_months",
                   "per 1,000 children a year", "A&E attendances", "A&E attendances", years_factor=12.0),
 }
-BREAKDOWNS: dict[str, str] = {
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-    "sex": "Sex",
-    "locality": "Locality",
-    "age_band": "Age band",
-    "send_status": "SEND status",
-}
+BREAKDOWNS = breakdowns("ethnicity", "imd_quintile", "sex", "locality", "age_band", "send_status")
 # The EHCP measure is about SEND status, so it cannot be broken down by it.
 BREAKDOWNS_FOR = {key: [b for b in BREAKDOWNS if not (key == "ehcp" and b == "send_status")] for key in MEASURES}
 REPRESENTATION_ORDER = [rates.OVER, rates.SIMILAR, rates.UNDER, rates.NOT_SHOWN]

@@ -11,19 +11,11 @@ import altair as alt
 import pandas as pd
 
 from portal import maps
-from portal.journeys.common import (fmt_count, fmt_number, fmt_pct, is_missing, join_names, labelled_heatmap,
-                                   rounded_for_display)
+from portal.journeys.common import (breakdowns, fmt_count, fmt_number, fmt_pct, is_missing, join_names,
+                                   labelled_heatmap, rounded_for_display)
 
-BREAKDOWNS: dict[str, str] = {
-    "all": "Everyone (no breakdown)",
-    "locality": "Locality",
-    "send_status": "SEND status",
-    "age_band": "Age band",
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-    "primary_need": "Primary need",
-}
+BREAKDOWNS = breakdowns("all", "locality", "send_status", "age_band", "sex", "ethnicity", "imd_quintile",
+                        "primary_need", labels={"all": "Everyone (no breakdown)"})
 CONDITIONS = ["Asthma", "Obesity", "Autism", "ADHD"]
 HIGHLIGHTED_LOCALITIES = 2  # how many of the highest-need localities the map outlines and names
 

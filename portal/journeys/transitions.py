@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from portal import theme
-from portal.journeys.common import fmt_count, fmt_number, fmt_pct, is_missing, rounded_for_display
+from portal.journeys.common import breakdowns, fmt_count, fmt_number, fmt_pct, is_missing, rounded_for_display
 
 MEASURES = {"gp_per_person_year": "GP consultations per person a year",
             "ae_per_person_year": "A&E attendances per person a year"}
@@ -18,15 +18,8 @@ GROUP_COLOURS = {"SEND": theme.NHS_BLUE, **theme.SEND_STATUS_COLOURS}
 GROUP_PHRASES = {"SEND": "young people with SEND", "EHCP": "young people with an EHCP",
                  "SEN support": "young people on SEN support", "No SEND": "young people without SEND"}
 SPLITS = {"send_group": "SEND and no SEND", "send_status": "EHCP, SEN support and no SEND"}
-FOLLOWUP_BREAKDOWNS = {
-    "year": "Year they turned 18",
-    "locality": "Locality",
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-    "send_status": "SEND status before 18",
-    "primary_need": "Primary need",
-}
+FOLLOWUP_BREAKDOWNS = breakdowns("year", "locality", "sex", "ethnicity", "imd_quintile", "send_status", "primary_need",
+                                 labels={"year": "Year they turned 18", "send_status": "SEND status before 18"})
 LABELS = {
     "age": "Age",
     "group_value": "Group",

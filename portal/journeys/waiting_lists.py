@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 
 from portal import config
-from portal.journeys.common import (fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, melted,
+from portal.journeys.common import (breakdowns, fmt_count, fmt_number, fmt_pct, is_missing, labelled_heatmap, melted,
                                     records, rounded_for_display)
 from portal.theme import colour_if
 
@@ -29,15 +29,7 @@ SERVICES: dict[str, str] = {
 }
 
 # How a breakdown chooser names the standard dimensions (the query's `by` parameter allow-list).
-BREAKDOWNS: dict[str, str] = {
-    "locality": "Locality",
-    "send_status": "SEND status",
-    "age_band": "Age band",
-    "sex": "Sex",
-    "ethnicity": "Ethnicity",
-    "imd_quintile": "Deprivation quintile (1 = most deprived)",
-    "primary_need": "Primary need",
-}
+BREAKDOWNS = breakdowns("locality", "send_status", "age_band", "sex", "ethnicity", "imd_quintile", "primary_need")
 
 # The wait bands of the distribution chart, in order (they match queries/wait_distribution.yaml).
 WAIT_BANDS = ["0-6 weeks", "6-12 weeks", "12-18 weeks", "18-26 weeks", "26-52 weeks", "52-78 weeks",
