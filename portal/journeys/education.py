@@ -99,23 +99,31 @@ def gap_table(df: pd.DataFrame, keys: list[str], key_labels: dict[str, str]) -> 
 
 
 def attainment_chart(df: pd.DataFrame) -> alt.Chart | None:
-    data = df.dropna(subset=["mean_attainment8"]).copy()
+    return _yearly_lines_by_status(
+        df, "mean_attainment8", "Average Attainment 8 (0 to 90)", "Average Attainment 8",
+        "Line chart: average Attainment 8 score for each academic year, one line per SEND status.",
+        y_scale=alt.Scale(domain=[0, 70]))
+
+
+def _yearly_lines_by_status(df: pd.DataFrame, measure: str, axis_title: str, tooltip_title: str, description: str,
+                            y_scale=alt.Undefined) -> alt.Chart | None:
+    """One line per SEND status across the academic years (attainment and absence draw the same chart)."""
+    data = df.dropna(subset=[measure]).copy()
     if data.empty:
         return None  # an empty chart is an unlabelled graphic to a screen reader
     statuses = [s for s in STATUSES if s in set(data["send_status"])]
     return alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("academic_year:N", title="Academic year", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("mean_attainment8:Q", title="Average Attainment 8 (0 to 90)", scale=alt.Scale(domain=[0, 70])),
+        y=alt.Y(f"{measure}:Q", title=axis_title, scale=y_scale),
         color=alt.Color("send_status:N", title="SEND status", sort=statuses,
                         scale=alt.Scale(domain=statuses, range=[theme.SEND_STATUS_COLOURS[s] for s in statuses])),
         strokeDash=alt.StrokeDash("send_status:N", sort=statuses, legend=None),
         shape=alt.Shape("send_status:N", sort=statuses, legend=None),
         tooltip=[alt.Tooltip("academic_year:N", title="Academic year"),
                  alt.Tooltip("send_status:N", title="SEND status"),
-                 alt.Tooltip("mean_attainment8:Q", title="Average Attainment 8", format=".1f"),
+                 alt.Tooltip(f"{measure}:Q", title=tooltip_title, format=".1f"),
                  alt.Tooltip("pupils:Q", title="Pupils", format=",")],
-    ).properties(height=320, description=(
-        "Line chart: average Attainment 8 score for each academic year, one line per SEND status."))
+    ).properties(height=320, description=description)
 
 
 def attainment_summary(df: pd.DataFrame) -> str:
@@ -182,23 +190,9 @@ def gap_sentence(df: pd.DataFrame, label: str) -> str:
 
 # ------------------------------------------------------------------------------------------ absence
 def absence_chart(df: pd.DataFrame, measure: str) -> alt.Chart | None:
-    data = df.dropna(subset=[measure]).copy()
-    if data.empty:
-        return None  # an empty chart is an unlabelled graphic to a screen reader
-    statuses = [s for s in STATUSES if s in set(data["send_status"])]
     title = ABSENCE_MEASURES[measure]
-    return alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("academic_year:N", title="Academic year", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y(f"{measure}:Q", title=title),
-        color=alt.Color("send_status:N", title="SEND status", sort=statuses,
-                        scale=alt.Scale(domain=statuses, range=[theme.SEND_STATUS_COLOURS[s] for s in statuses])),
-        strokeDash=alt.StrokeDash("send_status:N", sort=statuses, legend=None),
-        shape=alt.Shape("send_status:N", sort=statuses, legend=None),
-        tooltip=[alt.Tooltip("academic_year:N", title="Academic year"),
-                 alt.Tooltip("send_status:N", title="SEND status"),
-                 alt.Tooltip(f"{measure}:Q", title=title, format=".1f"),
-                 alt.Tooltip("pupils:Q", title="Pupils", format=",")],
-    ).properties(height=320, description=f"Line chart: {title.lower()} for each academic year, one line per SEND status.")
+    return _yearly_lines_by_status(df, measure, title, title,
+                                   f"Line chart: {title.lower()} for each academic year, one line per SEND status.")
 
 
 def absence_summary(df: pd.DataFrame) -> str:
