@@ -281,26 +281,17 @@ def do_action(page, action: dict):
             box.press("Enter")
             wait_until_idle(page)
         return box
-    if kind == "click":
-        button = page.get_by_role("button", name=value).first
-        button.click()
+    clicked = {  # actions that click one element, found by what the script names
+        "click": lambda: page.get_by_role("button", name=value),
+        "check": lambda: page.get_by_text(value, exact=True),
+        "open": lambda: page.locator("summary", has_text=value),
+        "tab": lambda: page.get_by_role("tab", name=value),
+    }
+    if kind in clicked:
+        element = clicked[kind]().first
+        element.click()
         wait_until_idle(page)
-        return button
-    if kind == "check":
-        label = page.get_by_text(value, exact=True).first
-        label.click()
-        wait_until_idle(page)
-        return label
-    if kind == "open":
-        summary = page.locator("summary", has_text=value).first
-        summary.click()
-        wait_until_idle(page)
-        return summary
-    if kind == "tab":
-        tab = page.get_by_role("tab", name=value).first
-        tab.click()
-        wait_until_idle(page)
-        return tab
+        return element
     raise VideoScriptError(f"unknown action {kind!r}")
 
 
