@@ -26,8 +26,8 @@ ui.indicator_block(
 )
 
 # --- where is the gap widest ---------------------------------------------------------------------------
-by = st.selectbox("Break down the attainment gap by", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
-                  key="education_gap_breakdown", help="Applies to academic years that overlap the chosen period.")
+by = ui.choose("Break down the attainment gap by", journey.BREAKDOWNS, key="education_gap_breakdown",
+               help="Applies to academic years that overlap the chosen period.")
 by_group = ui.run("education_attainment_by_group", filters, by=by)
 if by_group is not None:
     label = journey.BREAKDOWNS[by]
@@ -41,8 +41,7 @@ if by_group is not None:
 # --- absence, suspensions and exclusions -------------------------------------------------------------
 absence = ui.run("education_absence_by_year", filters)
 if absence is not None:
-    measure = st.selectbox("Absence measure to chart", list(journey.ABSENCE_MEASURES),
-                           format_func=journey.ABSENCE_MEASURES.get, key="education_absence_measure")
+    measure = ui.choose("Absence measure to chart", journey.ABSENCE_MEASURES, key="education_absence_measure")
     ui.indicator_block(
         "Absence, suspensions and exclusions by SEND status", absence, journey.absence_chart(absence.df, measure),
         summary=journey.absence_summary(absence.df),
@@ -51,9 +50,8 @@ if absence is not None:
             "suspensions_per_100", "permanent_exclusions"]),
         download_name="education_absence_by_year",
     )
-    absence_by = st.selectbox("Break down absence by", list(journey.ABSENCE_BREAKDOWNS),
-                              format_func=journey.ABSENCE_BREAKDOWNS.get, key="education_absence_breakdown",
-                              help="Applies to academic years that overlap the chosen period.")
+    absence_by = ui.choose("Break down absence by", journey.ABSENCE_BREAKDOWNS, key="education_absence_breakdown",
+                           help="Applies to academic years that overlap the chosen period.")
     absence_group = ui.run("education_absence_by_group", filters, by=absence_by)
     if absence_group is not None:
         label = journey.ABSENCE_BREAKDOWNS[absence_by]

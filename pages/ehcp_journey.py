@@ -34,8 +34,7 @@ ui.indicator_block(
 )
 
 # --- who waits longest for a plan ----------------------------------------------------------------
-by = st.selectbox("Break down requests and plans by", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
-                  key="ehcp_breakdown")
+by = ui.choose("Break down requests and plans by", journey.BREAKDOWNS, key="ehcp_breakdown")
 breakdown = ui.run("ehcp_journey_by_breakdown", filters, by=by)
 if breakdown is not None:
     ui.indicator_block(
@@ -49,8 +48,7 @@ if breakdown is not None:
     )
 
 # --- annual reviews --------------------------------------------------------------------------------
-st.selectbox("Break down annual reviews by", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
-             key="ehcp_reviews_breakdown")
+ui.choose("Break down annual reviews by", journey.BREAKDOWNS, key="ehcp_reviews_breakdown")
 ui.indicator_block(
     f"Annual reviews due, held and overdue, by {journey.BREAKDOWNS[reviews_by].lower()}", reviews,
     drawable(journey.reviews_chart(reviews.df, reviews_by)), summary=journey.reviews_sentence(reviews.df),

@@ -13,8 +13,8 @@ from portal.journeys import health_services as journey
 user, filters = ui.page_setup("Health services use", __file__)
 
 left, right = st.columns(2)
-measure = left.selectbox("Measure", list(journey.MEASURES), format_func=journey.MEASURES.get, key="health_measure")
-split = right.selectbox("Compare", list(journey.SPLITS), format_func=journey.SPLITS.get, key="health_split")
+measure = ui.choose("Measure", journey.MEASURES, key="health_measure", within=left)
+split = ui.choose("Compare", journey.SPLITS, key="health_split", within=right)
 
 # --- month by month, with the page summary ---------------------------------------------------------------
 trend = ui.run("health_activity_by_month", filters, split=split)
@@ -29,7 +29,7 @@ ui.indicator_block(
 )
 
 # --- by group ------------------------------------------------------------------------------------------------
-by = st.selectbox("Break down by", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get, key="health_breakdown")
+by = ui.choose("Break down by", journey.BREAKDOWNS, key="health_breakdown")
 by_group = ui.run("health_activity_by_group", filters, by=by)
 if by_group is not None:
     label = journey.BREAKDOWNS[by]
@@ -58,8 +58,7 @@ c1, c2, c3 = st.columns(3)
 group = c1.selectbox("Group", groups, format_func=journey.group_label, key="impact_group")
 intervention = c2.date_input("Date of the change", value=journey.default_intervention(months),
                              min_value=months[0], max_value=months[-1], format="DD/MM/YYYY", key="impact_date")
-seasonality = c3.selectbox("Time of year", list(journey.SEASONALITY_LABELS),
-                           format_func=journey.SEASONALITY_LABELS.get, key="impact_seasonality")
+seasonality = ui.choose("Time of year", journey.SEASONALITY_LABELS, key="impact_seasonality", within=c3)
 # Two plain menus rather than a range slider: the slider's track carries ARIA attributes axe rejects,
 # and menus are easier to use from the keyboard.
 c4, c5 = st.columns(2)

@@ -17,8 +17,7 @@ st.markdown("Short videos show how to use each page. Every video has captions, a
 videos = help_centre.videos_for(user.role)
 st.header("How-to videos", anchor=False)
 titles = {video.page: video.title for video in videos}
-chosen = st.selectbox("Which page do you want help with?", list(titles), format_func=titles.get,
-                      key="help_centre_page")
+chosen = ui.choose("Which page do you want help with?", titles, key="help_centre_page")
 video = next(v for v in videos if v.page == chosen)
 st.subheader(f"How to use the {video.title} page", anchor=False)
 if video.video is not None:

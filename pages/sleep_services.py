@@ -31,8 +31,7 @@ if need is not None:
     )
 
 # --- prescribing over time ---------------------------------------------------------------------
-by = st.selectbox("Show prescribing over time for", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
-                  key="sleep_breakdown")
+by = ui.choose("Show prescribing over time for", journey.BREAKDOWNS, key="sleep_breakdown")
 by_year = overall if by == "all" else ui.run("melatonin_prescribing_by_year", filters, by=by)
 if overall is not None and by_year is not None:
     summary = journey.trend_sentence(overall.df)

@@ -11,8 +11,7 @@ st.caption("Only the period and locality filters apply on this page: the survey 
            "ethnicity, deprivation or SEND status.")
 
 # --- where scores are lowest, with the page summary ------------------------------------------------------
-by = st.selectbox("Compare scores by", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
-                  key="survey_breakdown")
+by = ui.choose("Compare scores by", journey.BREAKDOWNS, key="survey_breakdown")
 scores = ui.run("survey_scores_by_group", filters, by=by)
 if scores is None:
     st.stop()
@@ -25,8 +24,7 @@ ui.indicator_block(
 )
 
 # --- over time ---------------------------------------------------------------------------------------------
-trend_by = st.selectbox("Show the trend for", list(journey.COMPARE), format_func=journey.COMPARE.get,
-                        key="survey_trend_by")
+trend_by = ui.choose("Show the trend for", journey.COMPARE, key="survey_trend_by")
 trend = ui.run("survey_scores_by_quarter", filters, by=trend_by)
 if trend is not None:
     ui.indicator_block(
@@ -43,7 +41,7 @@ st.header("What families say", anchor=False)
 st.markdown("Comments are shown only after names, NHS numbers, dates of birth, phone numbers, e-mails and "
             "addresses have been removed automatically. Comments from groups too small to stay anonymous are not shown.")
 left, middle, right = st.columns(3)
-service = left.selectbox("Service", list(journey.SERVICES), format_func=journey.SERVICES.get, key="survey_service")
+service = ui.choose("Service", journey.SERVICES, key="survey_service", within=left)
 search = middle.text_input("Search the comments", key="survey_search", max_chars=60,
                            help="Finds comments containing these words (not case-sensitive).").strip()
 all_themes = ui.run("survey_comment_themes", filters, service=service, search="")

@@ -11,8 +11,8 @@ st.caption("This page follows young people over the whole history. Only the loca
            "apply to the first chart; the second also uses ethnicity, deprivation and primary need.")
 
 left, right = st.columns(2)
-measure = left.selectbox("Measure", list(journey.MEASURES), format_func=journey.MEASURES.get, key="transitions_measure")
-split = right.selectbox("Compare", list(journey.SPLITS), format_func=journey.SPLITS.get, key="transitions_split")
+measure = ui.choose("Measure", journey.MEASURES, key="transitions_measure", within=left)
+split = ui.choose("Compare", journey.SPLITS, key="transitions_split", within=right)
 by_age = ui.run("transition_contacts_by_age", filters, split=split)
 if by_age is None:
     st.stop()
@@ -24,8 +24,7 @@ ui.indicator_block(
     download_name="transition_contacts_by_age",
 )
 
-by = st.selectbox("Break down follow-up by", list(journey.FOLLOWUP_BREAKDOWNS),
-                  format_func=journey.FOLLOWUP_BREAKDOWNS.get, key="transitions_followup_by")
+by = ui.choose("Break down follow-up by", journey.FOLLOWUP_BREAKDOWNS, key="transitions_followup_by")
 followup = ui.run("transition_followup", filters, by=by)
 if followup is not None:
     label = journey.FOLLOWUP_BREAKDOWNS[by]

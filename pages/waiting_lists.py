@@ -54,8 +54,7 @@ ui.indicator_block(
 )
 
 # --- who: breakdown -----------------------------------------------------------------------------------
-by = st.selectbox("Break down the waiting list by", list(journey.BREAKDOWNS), format_func=journey.BREAKDOWNS.get,
-                  key="waiting_lists_breakdown")
+by = ui.choose("Break down the waiting list by", journey.BREAKDOWNS, key="waiting_lists_breakdown")
 breakdown = ui.run("waits_by_breakdown", filters, service=service, by=by)
 if breakdown is not None:
     ui.indicator_block(

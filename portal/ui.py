@@ -142,6 +142,13 @@ def _demote_headings(markdown: str) -> str:
     return re.sub(r"^(#{1,4}) ", lambda m: "#" * min(len(m.group(1)) + 2, 6) + " ", markdown, flags=re.M)
 
 
+def choose(label: str, options: Mapping[str, str], key: str, within=None, **kwargs) -> str:
+    """A selectbox offering the keys of ``options``, each shown by its label, in the page or ``within`` a column;
+    returns the chosen key."""
+    import streamlit as st
+
+    return (within or st).selectbox(label, list(options), format_func=options.get, key=key, **kwargs)
+
 def run(name: str, filters: global_filters.Filters | None, **params) -> queries.QueryResult | None:
     """Run a named query as the signed-in user; show a friendly message and return None on error."""
     return run_together(filters, (name, params))[0]
