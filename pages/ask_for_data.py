@@ -1,6 +1,7 @@
 """Ask for data (SPEC §3.12): ask for what is not on screen, follow your requests; analysts work the inbox."""
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import streamlit as st
@@ -106,8 +107,11 @@ with tabs[1]:
             if request.result_file_name:
                 try:
                     data, name = data_requests.result_file(user, request.id)
-                    st.download_button(f"Download {name}", data, file_name=name, key=f"request_file_{request.id}",
-                                       on_click=data_requests.record_file_download, args=(user, request.id),
+                    # Audited as the file is served, like every download (see ui.download_buttons); a rerun on
+                    # click would audit only when it ran, after the file had gone.
+                    audit = functools.partial(data_requests.record_file_download, user, request.id)
+                    st.download_button(f"Download {name}", ui.made_on_click(lambda data=data: data, audit),
+                                       file_name=name, key=f"request_file_{request.id}", on_click="ignore",
                                        icon=":material/download:")
                 except RequestError as exc:
                     st.error(str(exc))

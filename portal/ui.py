@@ -257,12 +257,12 @@ def download_buttons(label: str, table: pd.DataFrame, about: Mapping[str, str], 
             (left, "csv", "CSV", "text/csv", functools.partial(csv_bytes, table)),
             (right, "xlsx", "Excel", XLSX_MIME, functools.partial(excel_bytes, table, about))):
         column.download_button(
-            f"Download {kind}: {label}", _made_on_click(make, functools.partial(on_download, file_format)),
+            f"Download {kind}: {label}", made_on_click(make, functools.partial(on_download, file_format)),
             file_name=f"{stem}.{file_format}", mime=mime, key=f"download_{file_format}_{stem}",
             on_click="ignore", icon=":material/download:")
 
 
-def _made_on_click(make: Callable[[], bytes], audit: Callable[[], None]) -> Callable[[], bytes]:
+def made_on_click(make: Callable[[], bytes], audit: Callable[[], None]) -> Callable[[], bytes]:
     """``make`` for a download made on click, audited once the file is made. Streamlit shows the person the
     text of any error it raises, so a failure is logged here and they see a plain sentence instead."""
     def made() -> bytes:

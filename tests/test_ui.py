@@ -133,11 +133,11 @@ def test_a_download_that_fails_tells_the_person_plainly_and_logs_why(caplog):
 
     audited = []
     with pytest.raises(RuntimeError) as raised:
-        ui._made_on_click(broken, lambda: audited.append("broken"))()
+        ui.made_on_click(broken, lambda: audited.append("broken"))()
     assert str(raised.value) == "The file could not be made. Please try again or tell your administrator."
     assert "unsupported dtype" in caplog.text
     assert audited == [], "a file that was not made is not audited as exported"
-    assert ui._made_on_click(lambda: b"a,b", lambda: audited.append("made"))() == b"a,b"
+    assert ui.made_on_click(lambda: b"a,b", lambda: audited.append("made"))() == b"a,b"
     assert audited == ["made"]
 
 
