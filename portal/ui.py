@@ -149,6 +149,7 @@ def choose(label: str, options: Mapping[str, str], key: str, within=None, **kwar
 
     return (within or st).selectbox(label, list(options), format_func=options.get, key=key, **kwargs)
 
+
 def run(name: str, filters: global_filters.Filters | None, **params) -> queries.QueryResult | None:
     """Run a named query as the signed-in user; show a friendly message and return None on error."""
     return run_together(filters, (name, params))[0]

@@ -159,7 +159,7 @@ def _collect_garbage_and_answer(answer):
     return answer
 
 
-def test_a_forked_process_leaves_the_parents_garbage_alone(tmp_path):
+def test_a_forked_process_leaves_the_parents_garbage_alone():
     """A DuckDB connection the parent no longer holds, but has not yet collected, keeps its threads in the parent
     only: closed in the forked process it crashed it (seen once in CI, where tests open many connections)."""
     import gc

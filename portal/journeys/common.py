@@ -30,6 +30,7 @@ def breakdowns(*names: str, labels: dict[str, str] | None = None) -> dict[str, s
     labels = labels or {}
     return {name: labels.get(name) or DIMENSION_LABELS[name] for name in names}
 
+
 def is_missing(value) -> bool:
     if value is None or value is pd.NA:
         return True
