@@ -1,11 +1,14 @@
 """The pandas side of the benchmark: every script answers at small scale, and without filters that narrow by
 SEND status or age (where the scripts take details at the snapshot rather than at the event) its counts agree
-with the portal's query."""
+with the portal's query; feeds too large for the machine's memory are refused before they are read, and the
+report says why pandas was not measured."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
-from bench import pandas_side, query_latency
+from bench import pandas_side, pg, query_latency, runner
 from portal import queries, store
 from portal.filters import Filters, as_of_date, resolve_period
 from portal.roles import ANALYST, User
@@ -52,3 +55,34 @@ def test_pandas_counts_agree_with_the_portal(on_small_demo):
         portal = queries.run(name, user, filters).df
         mine = pandas_side.QUESTIONS[name](feeds, pandas_side.applicable(name, filters), {})
         assert mine[column].sum() == pytest.approx(portal[column].sum(), rel=0.05), name
+
+
+def _feed_bytes(folder) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
+def test_feeds_whose_frames_would_not_fit_in_memory_are_refused(on_small_demo):
+    folder = pandas_side.feeds_location()
+    on_disk = _feed_bytes(folder)
+    with pytest.raises(pandas_side.FeedsTooLarge, match=r"GiB of files; read into pandas frames they would take "
+                                                         r"about .* GiB this machine has free"):
+        pandas_side.check_fits_in_memory(folder, available=on_disk * 2)
+    pandas_side.check_fits_in_memory(folder, available=on_disk * 10)  # room enough: no complaint
+
+
+def test_the_side_by_side_says_why_pandas_was_not_measured(on_small_demo, monkeypatch, tmp_path):
+    monkeypatch.setattr(pandas_side.psutil, "virtual_memory", lambda: SimpleNamespace(available=1024))
+    monkeypatch.setattr(pandas_side, "load", lambda *args: pytest.fail("the feeds were read"))
+    monkeypatch.setattr(pg, "available", lambda: False)  # the PostgreSQL side has tests of its own
+    timings = query_latency.measure(["survey_scores_by_group"], runs=2, cold_runs=0, progress=_quiet)
+    findings = runner.Findings()
+    options = runner.BenchOptions(scales=["small"], parts=["compare"], data_root=tmp_path)
+
+    runner._part_compare(options, "small", timings, findings)
+
+    [table] = findings.tables
+    assert "pandas: not measured, because the raw feeds are" in table.note
+    assert table.rows[0][2] == "–"
+    [(target, measured, verdict, scale)] = findings.checks
+    assert target.startswith("every page's queries ≥ 10x faster than pandas")
+    assert measured.startswith("pandas not measured: the raw feeds are") and verdict == "not measured"
