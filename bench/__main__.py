@@ -1,7 +1,7 @@
 """``python -m bench``: measure the portal and write docs/performance.md.
 
     python -m bench                         # county scale, every part (about 15 minutes)
-    python -m bench --scale county --scale national
+    python -m bench --scale national --parts build,queries,load,pages --users 1   # about 35 minutes
     python -m bench --parts queries,compare --reuse-data
     python -m bench --public FOLDER         # with published statistics loaded, so "How do we compare?" is measured
     python -m bench soak --users 50 --minutes 10     # the full soak (SPEC §5, issue 10)

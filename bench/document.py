@@ -22,7 +22,7 @@ Run it (about 15 minutes at county scale; national adds the national build):
 
 ```
 .venv/bin/python -m bench                          # county: build, queries, side by side, load
-.venv/bin/python -m bench --scale county --scale national
+.venv/bin/python -m bench --scale national --parts build,queries,load,pages --users 1
 .venv/bin/python -m bench soak --users 50 --minutes 10
 ```
 
