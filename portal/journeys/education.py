@@ -19,7 +19,7 @@ STATUS_PHRASES = {"EHCP": "pupils with an EHCP", "SEN support": "pupils on SEN s
 
 BREAKDOWNS = breakdowns("all", "locality", "sex", "ethnicity", "imd_quintile", "primary_need",
                         labels={"all": "Whole area"})
-ABSENCE_BREAKDOWNS = {**BREAKDOWNS, "age_band": "Age band"}
+ABSENCE_BREAKDOWNS = {**BREAKDOWNS, **breakdowns("age_band")}
 
 ABSENCE_MEASURES: dict[str, str] = {
     "absence_rate": "Absence rate (% of sessions missed)",
