@@ -60,12 +60,17 @@ class FeedsTooLarge(FeedsUnavailable):
     """The raw feeds would not fit in this machine's memory as pandas frames."""
 
 
+def feed_bytes(folder: Path) -> int:
+    """The size of the raw feed files in ``folder``."""
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+
+
 def check_fits_in_memory(folder: Path, available: int | None = None) -> None:
     """Refuse, before reading anything, feeds whose frames would need more memory than is free.
 
     Reading them anyway would not give a slower figure but no figure: the kernel kills the benchmark, or
     another process, when memory runs out (the machine has no swap)."""
-    on_disk = sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+    on_disk = feed_bytes(folder)
     needed = on_disk * FRAME_BYTES_PER_FILE_BYTE
     available = psutil.virtual_memory().available if available is None else available
     if needed > available:

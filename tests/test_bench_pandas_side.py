@@ -57,13 +57,9 @@ def test_pandas_counts_agree_with_the_portal(on_small_demo):
         assert mine[column].sum() == pytest.approx(portal[column].sum(), rel=0.05), name
 
 
-def _feed_bytes(folder) -> int:
-    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
-
-
 def test_feeds_whose_frames_would_not_fit_in_memory_are_refused(on_small_demo):
     folder = pandas_side.feeds_location()
-    on_disk = _feed_bytes(folder)
+    on_disk = pandas_side.feed_bytes(folder)
     with pytest.raises(pandas_side.FeedsTooLarge, match=r"GiB of files; read into pandas frames they would take "
                                                          r"about .* GiB this machine has free"):
         pandas_side.check_fits_in_memory(folder, available=on_disk * 2)
