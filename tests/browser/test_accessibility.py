@@ -10,7 +10,7 @@ import pytest
 from portal import navigation
 from portal.roles import ROLES
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.helpers import charts_drawn, wait_for_portal, wait_until_idle
+from tests.browser.helpers import WORDS_SPLIT_ACROSS_LINES, charts_drawn, wait_for_portal, wait_until_idle
 from tests.journey_checks import CHARTED_ON_OPENING
 
 
@@ -62,6 +62,20 @@ def test_every_chart_has_a_text_alternative_and_a_table(role, page, login, demo_
         if charts.count():
             tables = page.locator('[data-testid="stTable"], [data-testid="stDataFrame"]').count()
             assert tables >= 1, f"{spec.url_path} has charts but no table"
+
+
+def test_no_table_breaks_a_word_or_a_number_across_lines(page, login, demo_users, portal_server):
+    """Table cells wrap between words, never inside one: Streamlit's Markdown lets a squeezed column print
+    "Reque" over "sts", or a count of 120621 as "1206" over "21", which reads as two numbers. The analyst
+    sees the widest tables (every count unrounded, twelve columns on EHCP journey)."""
+    login(page, *demo_users["analyst"])
+    split = {}
+    for spec in navigation.pages_for("analyst"):
+        open_page(page, portal_server, spec)
+        words = page.evaluate(WORDS_SPLIT_ACROSS_LINES)
+        if words:
+            split[spec.url_path] = sorted(set(words))
+    assert split == {}, split
 
 
 def test_a_table_that_scrolls_in_a_narrow_window_can_be_reached_from_the_keyboard(
