@@ -20,6 +20,7 @@ moves everything loaded out of the garbage collector's way (``freeze_startup_obj
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import logging
@@ -172,6 +173,50 @@ APP_MODULES = ("portal.a11y", "portal.auth", "portal.glossary", "portal.navigati
                "portal.store", "portal.textfiles", "portal.ui", "portal.uploads")
 
 
+# What Streamlit logs when its code runs outside a server's script run, which is what importing the pages and
+# the warm-up's headless runs are. Expected there, and 23 lines of warnings in every start's log otherwise.
+OUTSIDE_A_RUN_WARNINGS = {
+    "streamlit.runtime.scriptrunner_utils.script_run_context": "missing ScriptRunContext",
+    "streamlit.runtime.caching.cache_data_api": "No runtime found",
+}
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+@contextlib.contextmanager
+def outside_a_run_warnings_dropped():
+    """Drop only :data:`OUTSIDE_A_RUN_WARNINGS` while the start-up work runs; anything else still logs.
+    A filter, not a level: Streamlit sets its loggers' levels again whenever it reads its configuration."""
+    dropping = [(logging.getLogger(name), _DropMessage(text)) for name, text in OUTSIDE_A_RUN_WARNINGS.items()]
+    for logger, drop in dropping:
+        logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        for logger, drop in dropping:
+            logger.removeFilter(drop)
+
+
+def forget_startup_configuration() -> None:
+    """Make the server read its configuration as if for the first time.
+
+    The warm-up's headless runs read Streamlit's configuration without the server's command-line options.
+    When the server then reads it with them, Streamlit compares the two and logs "An update to the [server]
+    config option section was detected. To have these changes be reflected, please restart streamlit.",
+    although the options read then are the ones the server starts with: a false alarm that told operators
+    to restart for nothing."""
+    from streamlit import config
+
+    config._config_options = None
+
+
 def freeze_startup_objects() -> int:
     """Collect once, then exempt every object alive now (modules, classes, functions) from later collections.
 
@@ -195,10 +240,12 @@ def main(argv: list[str]) -> None:
     pin_script_path(argv[1])
     enable_websocket_nodelay()
     create_elements_without_renaming()
-    preload_page_modules()
-    preload_query_specs()
-    warm_up_pages()
-    freeze_startup_objects()
+    with outside_a_run_warnings_dropped():
+        preload_page_modules()
+        preload_query_specs()
+        warm_up_pages()
+        freeze_startup_objects()
+    forget_startup_configuration()  # last: everything above may read the configuration
     from streamlit.web.cli import main as streamlit_main
 
     sys.argv = ["streamlit", *argv]
