@@ -35,7 +35,7 @@ from typing import Callable, Mapping
 import pandas as pd
 
 from portal import config, html_table, maps, markdown, memo, prefetch, queries, suppression, textfiles, walkthrough
-from portal import xlsx
+from portal import freshness, xlsx
 from portal import filters as global_filters
 from portal import theme  # registers and enables the NHS Altair theme on import
 from portal.roles import User
@@ -280,7 +280,8 @@ def made_on_click(make: Callable[[], bytes], audit: Callable[[], None]) -> Calla
 def provenance(result: queries.QueryResult) -> dict[str, str]:
     """Where the numbers come from, as label -> text (used by the panel and the Excel 'About' sheet)."""
     spec = result.query
-    feeds = "; ".join(f"{feed} (last received {date})" for feed, date in result.feed_refresh.items())
+    feeds = "; ".join(freshness.feed_received(feed, day).replace("`", "")
+                      for feed, day in result.feed_refresh.items())
     about = {
         "Title": spec.title,
         "Named query": spec.name,
@@ -423,7 +424,7 @@ def definitions_panel(result: queries.QueryResult, about: Mapping[str, str] | No
     if indicator.get("columns"):
         sections.append("\n".join(f"- **{_column_heading(column)}**: {meaning}"
                                   for column, meaning in indicator["columns"].items()))
-    feeds = "\n".join(f"- {feed}: last received {date}" for feed, date in result.feed_refresh.items())
+    feeds = "\n".join(f"- {freshness.feed_received(feed, day)}" for feed, day in result.feed_refresh.items())
     sections.append(f"**Where it comes from.**\n\n{feeds}")
     if indicator.get("caveats"):
         sections.append(f"**Things to bear in mind.** {indicator['caveats']}")

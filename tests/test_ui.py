@@ -72,7 +72,8 @@ def test_indicator_block_draws_every_part(tiny_marts, tmp_path, help_dir):
     assert "How to use this page (short walkthrough)" in expanders and "About this page" in expanders
     panel = next(e for e in at.expander if e.label.startswith("What does this mean?"))
     text = " ".join(m.value for m in panel.markdown)
-    assert "people_by_locality" in text and "gp_registrations: last received 2026-11-01" in text
+    assert "people_by_locality" in text
+    assert "GP registrations (the linkage spine) (`gp_registrations`), last received 1 November 2026" in text
     assert "v20261101T000000" in text and "31 October 2026" in text
     assert "**N people**: Number of children and young people aged 0 to 25" in text
 

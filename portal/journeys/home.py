@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from portal import freshness
 from portal.journeys.common import is_missing, join_names
 
 COUNT, WEEKS, PERCENT = "count", "weeks", "percent"
@@ -163,10 +164,9 @@ def _is_steady(kind: str, change: float) -> bool:
 
 def freshness_rows(feed_refresh: dict[str, str]) -> pd.DataFrame:
     """The source feeds behind the headlines with the date each was last received, oldest first."""
-    rows = [{"Feed": feed.replace("_", " ").capitalize(), "Last received": date}
-            for feed, date in feed_refresh.items()]
-    return pd.DataFrame(rows).sort_values("Last received", kind="stable").reset_index(drop=True) \
-        if rows else pd.DataFrame(columns=["Feed", "Last received"])
+    oldest_first = sorted(feed_refresh.items(), key=lambda item: item[1])  # ISO days sort as dates
+    return pd.DataFrame([{"Feed": freshness.feed_title(feed), "Last received": freshness.received_text(day)}
+                         for feed, day in oldest_first], columns=["Feed", "Last received"])
 
 
 def as_date(value) -> dt.date:
