@@ -30,7 +30,7 @@ FRAMES = {
 
 def _streamlits_own(frame: pd.DataFrame) -> Arrow:
     proto = Arrow()
-    marshall(proto, frame.style.format(precision=1, na_rep=""), "unused")
+    marshall(proto, frame.style.format(precision=1, na_rep="", thousands=","), "unused")
     return proto
 
 
@@ -48,4 +48,4 @@ def test_the_message_is_the_one_st_table_makes_from_the_styler(name):
 def test_cells_show_one_decimal_and_blanks_for_missing_values():
     shown = html_table.display_values(ui._for_html_table(FRAMES["counts and rates"]))
     assert shown.loc["North"].tolist() == ["120", "12.2", "1.2"]
-    assert shown.loc["East"].tolist() == ["1000", "", "7.2"]
+    assert shown.loc["East"].tolist() == ["1,000", "", "7.2"]
