@@ -1,6 +1,8 @@
 """Helpers shared by the journey pages (portal/journeys/common.py)."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -58,3 +60,28 @@ def test_a_breakdown_chooser_offers_its_names_in_order_with_the_standard_labels_
 def test_a_breakdown_that_is_neither_a_standard_dimension_nor_labelled_is_a_mistake_caught_at_import():
     with pytest.raises(KeyError):
         breakdowns("locality", "shoe_size")
+
+
+def _label_colours(data: pd.DataFrame) -> dict[float, str]:
+    """The colour each cell's label is drawn in, worked out from the heat map's spec as Vega would."""
+    import altair as alt
+
+    from portal.journeys.common import labelled_heatmap
+
+    chart = labelled_heatmap(data, "pct", x=alt.X("col:N"), y=alt.Y("row:N"), colour_title="%", scheme="purples",
+                             white_from=0.6, tooltip=[])
+    colour = chart.to_dict()["layer"][1]["encoding"]["color"]
+    field, threshold = re.fullmatch(r"datum\.(\w+) > (\S+)", colour["condition"]["test"]).groups()
+    return {v: colour["condition"]["value"] if v > float(threshold) else colour["value"]
+            for v in data[field].dropna()}
+
+
+@pytest.mark.parametrize("values", [[1, 2, 4, 7, 11, 13, 17], [20, 35, 50, 70, 90], [0.5, 0.6, 0.9]])
+def test_heat_map_labels_are_white_on_the_darker_cells_whatever_the_range_of_values(values):
+    # the colour scale runs from the smallest value shown to the largest: a fixed cut (once 30%) left every
+    # label dark grey on the darkest purple when the largest value was 17%
+    data = pd.DataFrame({"row": "a", "col": [str(v) for v in values], "pct": values})
+    colours = _label_colours(pd.concat([data, pd.DataFrame({"row": ["b"], "col": ["hidden"], "pct": [None]})]))
+    assert colours[max(values)] == "white" and colours[min(values)] == "#212B32"
+    low, high = min(values), max(values)
+    assert all(colour == ("white" if (v - low) / (high - low) > 0.6 else "#212B32") for v, colour in colours.items())

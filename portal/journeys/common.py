@@ -161,11 +161,16 @@ def drawable(chart):
     return None
 
 
-def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, scheme: str, dark_above: float,
+def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, scheme: str, white_from: float,
                      tooltip: list, label_format: str = "{:.0f}"):
     """A grid of coloured cells, each with its value written in it (so the colour is never the only way to
-    read it); a hidden cell reads "*" as in the tables, never "null". The text turns white on cells darker
-    than ``dark_above`` to keep its contrast. ``x`` and ``y`` are Altair channel objects."""
+    read it); a hidden cell reads "*" as in the tables, never "null". ``x`` and ``y`` are Altair channel
+    objects.
+
+    The text turns white on the darker cells to keep its contrast. The colour scale runs from the smallest
+    value shown to the largest, so which cells are dark depends on this data's range, not on a fixed value:
+    white from ``white_from`` of the way along it (a fixed 30% left every label dark when the county's
+    largest overlap was 17%, written in dark grey on the darkest purple)."""
     import altair as alt
 
     from portal.theme import colour_if
@@ -176,8 +181,10 @@ def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, sc
     base = alt.Chart(data).encode(x=x, y=y)
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", title=colour_title, scale=alt.Scale(scheme=scheme)), tooltip=tooltip)
+    shown = data[value].dropna()
+    white_above = float(shown.min() + white_from * (shown.max() - shown.min())) if len(shown) else 0.0
     text = base.mark_text(fontSize=13).encode(
         text=alt.Text("label:N"),
-        color=colour_if(f"datum.{value} > {dark_above}", "white", "#212B32"),
+        color=colour_if(f"datum.{value} > {white_above!r}", "white", "#212B32"),
     )
     return cells + text

@@ -111,7 +111,9 @@ def overlap_chart(overlap: pd.DataFrame) -> alt.Chart:
         overlap, "pct_of_patients",
         x=alt.X("with_condition:N", title="Also has", sort=CONDITIONS, axis=alt.Axis(labelAngle=0, orient="top")),
         y=alt.Y("condition:N", title="Condition", sort=CONDITIONS),
-        colour_title="% of children on melatonin", scheme="purples", dark_above=30, label_format="{:.0f}%",
+        colour_title="% of children on melatonin", scheme="purples",
+        white_from=0.6,  # where white text starts to read better than dark on purples (drawn colours measured)
+        label_format="{:.0f}%",
         tooltip=[alt.Tooltip("condition:N", title="Condition"), alt.Tooltip("with_condition:N", title="Also has"),
                  alt.Tooltip("patients:Q", title="Children", format=","),
                  alt.Tooltip("pct_of_patients:Q", title="% of children on melatonin", format=".1f")],

@@ -236,7 +236,8 @@ def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
         data, "median_wait_weeks",
         x=alt.X("locality:N", title="Locality", axis=alt.Axis(labelAngle=0, orient="top", labelLimit=120)),
         y=alt.Y("service_name:N", title="Service", sort=services, axis=alt.Axis(labelLimit=260)),
-        colour_title="Median wait (weeks)", scheme="blues", dark_above=40,
+        colour_title="Median wait (weeks)", scheme="blues",
+        white_from=0.7,  # where white text starts to read better than dark on blues (drawn colours measured)
         tooltip=[alt.Tooltip("locality:N", title="Locality"), alt.Tooltip("service_name:N", title="Service"),
                  alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
                  alt.Tooltip("n_waiting:Q", title="Waiting now", format=",")],
