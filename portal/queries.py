@@ -473,7 +473,7 @@ def run(name: str, user: User, filters: Filters | Mapping | None = None, **param
                 log.error("suppression of %s failed: %s", spec.name, exc)
                 raise QueryFailed("These figures cannot be shown right now.") from exc
         else:
-            shown = raw.reset_index(drop=True)
+            shown = suppression.whole_counts(raw, spec.suppress) if spec.suppress else raw.reset_index(drop=True)
             hidden = pd.DataFrame(False, index=shown.index, columns=shown.columns)
         if spec.output != "identifiable":
             _cache.put(cache_key, (shown, hidden))

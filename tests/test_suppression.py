@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal.suppression import (
-    SUPPRESSED_MARKER, SuppressionSpec, for_display, round_count, suppress,
+    SUPPRESSED_MARKER, SuppressionSpec, for_display, round_count, suppress, whole_counts,
 )
 
 COUNTS_ONLY = SuppressionSpec.from_yaml({"counts": ["n"]})
@@ -212,3 +212,16 @@ def test_counts_read_as_floats_whatever_their_type(column):
 
     expected = pd.to_numeric(column).to_numpy(dtype="float64", na_value=float("nan"))
     assert _as_floats(column).tolist() == pytest.approx(expected.tolist(), nan_ok=True)
+
+
+def test_unsuppressed_whole_counts_are_integers_and_nothing_else_changes():
+    spec = SuppressionSpec(counts=("items", "person_years", "already_int"))
+    raw = pd.DataFrame({"area": ["a", "b", "c"], "items": [9158.0, float("nan"), 3.0],
+                        "person_years": [57180.8, 2.0, 1.0], "already_int": [1, 2, 3], "rate": [1.0, 2.0, 3.0]},
+                       index=[7, 8, 9])
+    out = whole_counts(raw, spec)
+    assert str(out["items"].dtype) == "Int64" and out["items"].tolist()[0::2] == [9158, 3]
+    assert pd.isna(out["items"][1])
+    assert out["person_years"].dtype == "float64" and out["already_int"].dtype == "int64"
+    assert out["rate"].dtype == "float64"  # not a count
+    assert list(out.index) == [0, 1, 2] and raw["items"].dtype == "float64"  # the input is untouched
