@@ -80,8 +80,9 @@ def _label_colours(data: pd.DataFrame) -> dict[float, str]:
 def test_heat_map_labels_are_white_on_the_darker_cells_whatever_the_range_of_values(values):
     # the colour scale runs from the smallest value shown to the largest: a fixed cut (once 30%) left every
     # label dark grey on the darkest purple when the largest value was 17%
-    data = pd.DataFrame({"row": "a", "col": [str(v) for v in values], "pct": values})
-    colours = _label_colours(pd.concat([data, pd.DataFrame({"row": ["b"], "col": ["hidden"], "pct": [None]})]))
+    data = pd.DataFrame({"row": ["a"] * len(values) + ["b"], "col": [str(v) for v in values] + ["hidden"],
+                         "pct": [*values, None]})  # a hidden cell has no value and no part in the range
+    colours = _label_colours(data)
     assert colours[max(values)] == "white" and colours[min(values)] == "#212B32"
     low, high = min(values), max(values)
     assert all(colour == ("white" if (v - low) / (high - low) > 0.6 else "#212B32") for v, colour in colours.items())
