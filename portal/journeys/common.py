@@ -161,6 +161,19 @@ def drawable(chart):
     return None
 
 
+# A chart drawn to the page's width is fitted into its height whole, its x axis and the legend below it
+# included (about 110 pixels), so a chart of bars grouped by colour is that tall plus room for each bar.
+# Heights of a minimum, or so many pixels a row plus 40, left the bars of a single group (the whole area,
+# the pages' opening breakdown) 3 pixels thick.
+BAR_ROOM = 24
+GROUPED_BAR_CHART_FURNITURE = 130
+
+
+def grouped_bar_chart_height(bars: int) -> int:
+    """The height of a horizontal bar chart with ``bars`` bars in groups (``yOffset``) and a colour legend."""
+    return BAR_ROOM * bars + GROUPED_BAR_CHART_FURNITURE
+
+
 def labelled_heatmap(data: pd.DataFrame, value: str, x, y, colour_title: str, scheme: str, white_from: float,
                      tooltip: list, label_format: str = "{:.0f}"):
     """A grid of coloured cells, each with its value written in it (so the colour is never the only way to

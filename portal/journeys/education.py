@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from portal import theme
-from portal.journeys.common import (breakdowns, fmt_number, fmt_pct, is_missing, join_names, melted, records,
-                                   rounded_for_display)
+from portal.journeys.common import (breakdowns, fmt_number, fmt_pct, grouped_bar_chart_height, is_missing,
+                                   join_names, melted, records, rounded_for_display)
 
 STATUSES = ["EHCP", "SEN support", "No SEND"]
 STATUS_PHRASES = {"EHCP": "pupils with an EHCP", "SEN support": "pupils on SEN support",
@@ -168,7 +168,7 @@ def gap_chart(df: pd.DataFrame, label: str) -> alt.Chart | None:
                                         range=[theme.SEND_STATUS_COLOURS["EHCP"], theme.SEND_STATUS_COLOURS["SEN support"]])),
         tooltip=[alt.Tooltip("group_value:N", title=label), alt.Tooltip("gap:N", title="Gap for"),
                  alt.Tooltip("points:Q", title="Gap (points)", format=".1f")],
-    ).properties(height=max(140, 46 * long["group_value"].nunique()), description=(
+    ).properties(height=grouped_bar_chart_height(len(long)), description=(
         f"Bar chart: the Attainment 8 gap to pupils with no SEN for pupils with an EHCP and on SEN support, by {label.lower()}."))
 
 
@@ -239,7 +239,7 @@ def absence_group_chart(df: pd.DataFrame, measure: str, label: str) -> alt.Chart
         tooltip=[alt.Tooltip("group_value:N", title=label), alt.Tooltip("send_status:N", title="SEND status"),
                  alt.Tooltip(f"{measure}:Q", title=title, format=".1f"),
                  alt.Tooltip("pupils:Q", title="Pupils", format=",")],
-    ).properties(height=max(140, 22 * len(data) + 40), description=(
+    ).properties(height=grouped_bar_chart_height(len(data)), description=(
         f"Bar chart: {title.lower()} by {label.lower()}, one bar per SEND status."))
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from portal import theme
 from portal.analysis import its
-from portal.journeys.common import breakdowns, fmt_number, rounded_for_display
+from portal.journeys.common import breakdowns, fmt_number, grouped_bar_chart_height, rounded_for_display
 
 AXIS_TITLES = {"ae_per_1000": "A&E per 1,000 a month", "gp_per_1000": "GP consultations per 1,000 a month"}
 MEASURES: dict[str, str] = {
@@ -137,7 +137,7 @@ def group_chart(df: pd.DataFrame, measure: str, label: str) -> alt.Chart | None:
                         scale=alt.Scale(domain=order, range=[GROUP_COLOURS[g] for g in order])),
         tooltip=[alt.Tooltip("group_value:N", title=label), alt.Tooltip("send_group:N", title="Group"),
                  alt.Tooltip(f"{measure}:Q", title=MEASURES[measure], format=".1f")],
-    ).properties(height=max(140, 24 * len(data) + 40),
+    ).properties(height=grouped_bar_chart_height(len(data)),
                  description=f"Bar chart: {MEASURES[measure]} by {label.lower()}, children with and without SEND.")
 
 
