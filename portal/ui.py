@@ -450,7 +450,18 @@ def show_table(table: pd.DataFrame, keep: bool = False) -> None:
     elif len(table) <= HTML_TABLE_MAX_ROWS:
         html_table.draw((_kept_html_table_parts if keep else _html_table_parts)(table))
     else:
-        st.dataframe(_arrow_safe(table), hide_index=True, width="stretch")
+        grid = _arrow_safe(table)
+        st.dataframe(grid, hide_index=True, width="stretch", column_config=_thousands_separated(grid))
+
+
+def _thousands_separated(grid: pd.DataFrame) -> dict:
+    """Whole-number columns of a scrolling grid shown with thousands separated ("4,405"), as the HTML tables
+    and the sentences write them; the grid's own default is "4405". Codes and identifiers are text, and
+    years are text or dates, so every whole-number column here is a count, an age or a number of weeks."""
+    import streamlit as st
+
+    return {name: st.column_config.NumberColumn(format="localized")
+            for name, column in grid.items() if pd.api.types.is_integer_dtype(column.dtype)}
 
 
 def _html_table_parts(table: pd.DataFrame) -> html_table.ArrowParts:

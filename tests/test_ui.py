@@ -2,6 +2,7 @@
 and definitions."""
 from __future__ import annotations
 
+import json
 import io
 import textwrap
 
@@ -162,6 +163,22 @@ def test_table_text_is_shown_literally():
     shown = ui._for_html_table(table)
     assert shown.loc["Waiting", "comment"] == r"see \[link\]\(http://x\) \*now\*"
     assert shown.loc["Access", "comment"] == r"\<b\>hi\</b\>"
+
+
+def test_a_long_table_is_a_grid_with_whole_numbers_thousands_separated(tmp_path):
+    script = tmp_path / "long_table.py"
+    script.write_text(
+        "import pandas as pd\nfrom portal import ui\n"
+        "ui.show_table(pd.DataFrame({'Locality': [f'L{i}' for i in range(100)], 'Children': range(1000, 1100),"
+        " 'Hidden or not': pd.array([None, *range(99)], dtype='Int64'), 'Per 1,000': [27.8] * 100}))\n")
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(script), default_timeout=30).run()
+    assert not at.exception and not at.table  # more rows than an HTML table takes
+    columns = json.loads(at.dataframe[0].proto.columns)
+    formats = {name: config.get("type_config", {}).get("format") for name, config in columns.items()}
+    assert {name for name, format in formats.items() if format} == {"Children", "Hidden or not"}
+    assert set(formats.values()) == {"localized", None}  # the rate and the text as the grid shows them
 
 
 CHARTS = """
