@@ -45,7 +45,7 @@ if distribution is not None:
 # --- where: locality x service ------------------------------------------------------------------------
 ui.indicator_block(
     "Longest waits, by locality and service", by_locality_service,
-    drawable(journey.heatmap_chart(by_locality_service.df)),
+    drawable(journey.heatmap_chart(by_locality_service.df, service)),
     summary=journey.longest_wait_sentence(service, journey.longest_wait_locality(by_locality_service.df, service),
                                           journey.localities_shown(by_locality_service.df, service)),
     table=journey.display_table(by_locality_service.display_df(), [

@@ -94,11 +94,34 @@ def test_trend_and_distribution_sentences():
 
 def test_charts_leave_hidden_cells_out():
     frame = _by_locality_service()
-    spec = journey.heatmap_chart(frame).to_dict()
+    spec = journey.heatmap_chart(frame, "ASD").to_dict()
     assert spec["layer"][0]["mark"]["type"] == "rect"
     breakdown = frame.rename(columns={"locality": "group_value"}).assign(pct_over_18_weeks=50.0)
     chart = journey.breakdown_chart(breakdown[breakdown.service == "ASD"], "locality")
     assert len(chart.data) == 2  # Westmere's median is hidden, so it is not drawn
+
+
+def test_a_heat_map_of_many_localities_shows_those_with_the_longest_waits_for_the_service_and_says_so():
+    # at national scale 106 localities across made the heat map's labels overlap into an unreadable band
+    localities = [f"Locality {n:03d}" for n in range(30)]
+    frame = pd.DataFrame([{"locality": name, "service": service, "n_waiting": 100,
+                           "median_wait_weeks": (pd.NA if n == 29 else float(n % 20)) if service == "ASD" else 50.0}
+                          for n, name in enumerate(localities) for service in ("ASD", "ADHD")])
+    shown = journey.heatmap_localities(frame, "ASD")
+    # longest first (19 weeks, 18, ... 10); Locality 029's median is hidden, so it would come after every shown one
+    assert shown == [f"Locality {n:03d}" for n in (19, 18, 17, 16, 15, 14, 13, 12, 11, 10)]
+    assert len(shown) == journey.HEATMAP_MOST_LOCALITIES
+    tied = frame.assign(median_wait_weeks=frame["median_wait_weeks"].where(frame["locality"] != "Locality 019", 10.0))
+    assert journey.heatmap_localities(tied, "ASD")[-2:] == ["Locality 010", "Locality 019"]  # equal waits: by name
+    hidden = frame.assign(median_wait_weeks=pd.NA).astype({"median_wait_weeks": "Float64"})
+    assert journey.heatmap_localities(hidden, "ASD") == localities[:10]  # nothing shown: alphabetical
+    spec = journey.heatmap_chart(frame, "ASD").to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["sort"] == shown
+    assert spec["title"]["text"].startswith("The 10 localities with the longest waits for autism assessment, of 30")
+    assert "of 30" in spec["description"]
+    few = frame[frame["locality"].isin(localities[:5])]
+    assert journey.heatmap_localities(few, "ASD") == localities[:5]  # all of them, in alphabetical order
+    assert "title" not in journey.heatmap_chart(few, "ASD").to_dict()
 
 
 # --------------------------------------------------------------------------- waiting-well schemes

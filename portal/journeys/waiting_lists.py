@@ -229,12 +229,35 @@ def trend_chart(trend: pd.DataFrame, service: str) -> alt.Chart:
         "all, over 18 weeks and over 52 weeks."))
 
 
-def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
-    data = by_locality_service.assign(service_name=by_locality_service["service"].map(service_name))
+# A heat map's columns are read one by one; at national scale 106 localities across made the labels and
+# values overlap into an unreadable band. Beyond this many, the map shows the localities with the longest
+# waits for the chosen service, in that order, and says so; the table below it lists every locality.
+HEATMAP_MOST_LOCALITIES = 10
+
+
+def heatmap_localities(by_locality_service: pd.DataFrame, service: str) -> list[str]:
+    """The localities the heat map shows, left to right: all of them in alphabetical order, or, when there
+    are more than :data:`HEATMAP_MOST_LOCALITIES`, those with the longest median wait for ``service``
+    (longest first; ties and hidden medians in alphabetical order, hidden ones last)."""
+    localities = sorted({str(locality) for locality in by_locality_service["locality"]})
+    if len(localities) <= HEATMAP_MOST_LOCALITIES:
+        return localities
+    waits = {str(row["locality"]): float(row["median_wait_weeks"])
+             for row in _shown_for(by_locality_service, service)}
+    ranked = sorted(localities, key=lambda locality: (locality not in waits, -waits.get(locality, 0.0), locality))
+    return ranked[:HEATMAP_MOST_LOCALITIES]
+
+
+def heatmap_chart(by_locality_service: pd.DataFrame, service: str) -> alt.Chart:
+    localities = heatmap_localities(by_locality_service, service)
+    all_localities = by_locality_service["locality"].nunique()
+    data = by_locality_service[by_locality_service["locality"].astype(str).isin(localities)]
+    data = data.assign(service_name=data["service"].map(service_name))
     services = [service_name(code) for code in SERVICES if code in set(data["service"])]
     chart = labelled_heatmap(
         data, "median_wait_weeks",
-        x=alt.X("locality:N", title="Locality", axis=alt.Axis(labelAngle=0, orient="top", labelLimit=120)),
+        x=alt.X("locality:N", title="Locality", sort=localities,
+                axis=alt.Axis(labelAngle=0, orient="top", labelLimit=120)),
         y=alt.Y("service_name:N", title="Service", sort=services, axis=alt.Axis(labelLimit=260)),
         colour_title="Median wait (weeks)", scheme="blues",
         white_from=0.7,  # where white text starts to read better than dark on blues (drawn colours measured)
@@ -242,9 +265,14 @@ def heatmap_chart(by_locality_service: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("median_wait_weeks:Q", title="Median wait (weeks)", format=".1f"),
                  alt.Tooltip("n_waiting:Q", title="Waiting now", format=",")],
     )
-    return chart.properties(height=42 * max(1, len(services)) + 40, description=(
-        "Heat map: median wait in weeks for each service (down) in each locality (across); darker is longer. "
-        "A star means too few children to show."))
+    description = ("Heat map: median wait in weeks for each service (down) in each locality (across); darker is "
+                   "longer. A star means too few children to show.")
+    if len(localities) < all_localities:
+        shown = (f"The {len(localities)} localities with the longest waits for {service_phrase(service)}, of "
+                 f"{all_localities}; the table below lists every locality.")
+        chart = chart.properties(title=alt.TitleParams(shown, anchor="start", fontSize=13, fontWeight="normal"))
+        description = f"{description} {shown}"
+    return chart.properties(height=42 * max(1, len(services)) + 40, description=description)
 
 
 # ---------------------------------------------------------------------------- waiting-well schemes
