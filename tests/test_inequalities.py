@@ -67,3 +67,19 @@ def test_page_follows_the_chosen_measure_and_groups(on_small_demo):
     assert not at.exception
     assert [h.value for h in at.header][0] == "A&E attendances by deprivation quintile, against the area"
     summary_starting(at, "Across the area, the rate of A&E attendances is")
+
+
+@pytest.mark.parametrize("area_rate, label_side", [(4.9, "right"), (4.6, "left")])
+def test_the_chart_spans_the_intervals_not_from_zero_and_keeps_the_area_label_inside(area_rate, label_side):
+    # from zero, national intervals of 4.8 to 5.0 per 100 sat in the chart's last few pixels, and the area's
+    # label ran off its right edge
+    import pandas as pd
+
+    table = pd.DataFrame({"group": ["Asian", "White"], "rate": [4.9, 4.8], "ci_low": [4.8, 4.75],
+                          "ci_high": [5.0, 4.85], "representation": [rates.SIMILAR, rates.SIMILAR]})
+    spec = journey.chart(table, area_rate, "ehcp", "ethnicity").to_dict()
+    scales = [layer["encoding"]["x"].get("scale") for layer in spec["layer"]]
+    assert all(scale == {"zero": False, "nice": True} for scale in scales), scales
+    # the label sits on the side of the dashed line with more room: ending at the line when the line is near
+    # the right-hand end of the axis, starting at it otherwise
+    assert spec["layer"][3]["mark"]["align"] == label_side

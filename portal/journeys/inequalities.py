@@ -97,13 +97,16 @@ def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> a
         return None  # an empty chart is an unlabelled graphic to a screen reader
     data["group"] = data["group"].astype(str)
     x_title = f"{m.title}, {m.unit} (95% confidence interval)"
+    # The axis spans the intervals and the area's rate, not from zero: the chart compares groups with the area,
+    # and from zero every interval at national scale (4.8 to 5.0 per 100) sat in the last few pixels.
+    x_scale = alt.Scale(zero=False, nice=True)
     base = alt.Chart(data).encode(y=alt.Y("group:N", title=label, sort=list(data["group"])))
     bars = base.mark_rule(strokeWidth=3).encode(
-        x=alt.X("ci_low:Q", title=x_title), x2=alt.X2("ci_high"),
+        x=alt.X("ci_low:Q", title=x_title, scale=x_scale), x2=alt.X2("ci_high"),
         color=alt.Color("representation:N", title="Compared with the area", sort=REPRESENTATION_ORDER,
                         scale=alt.Scale(domain=REPRESENTATION_ORDER, range=REPRESENTATION_COLOURS)))
     points = base.mark_point(filled=True, size=90).encode(
-        x=alt.X("rate:Q"),
+        x=alt.X("rate:Q", scale=x_scale),
         color=alt.Color("representation:N", sort=REPRESENTATION_ORDER,
                         scale=alt.Scale(domain=REPRESENTATION_ORDER, range=REPRESENTATION_COLOURS), legend=None),
         shape=alt.Shape("representation:N", sort=REPRESENTATION_ORDER, title="Compared with the area",
@@ -114,9 +117,13 @@ def chart(table: pd.DataFrame, area_rate: float, measure_key: str, by: str) -> a
                  alt.Tooltip("ci_high:Q", title="95% CI upper", format=".1f"),
                  alt.Tooltip("representation:N", title="Compared with the area")])
     area = alt.Chart(pd.DataFrame({"area": [area_rate], "label": [f"Area: {area_rate:,.1f}"]}))
-    rule = area.mark_rule(color=theme.NHS_TEXT, strokeDash=[4, 3]).encode(x=alt.X("area:Q"))
-    text = area.mark_text(align="left", dx=4, dy=-4, color=theme.NHS_TEXT, baseline="bottom").encode(
-        x=alt.X("area:Q"), y=alt.YValue(0), text=alt.Text("label:N"))
+    rule = area.mark_rule(color=theme.NHS_TEXT, strokeDash=[4, 3]).encode(x=alt.X("area:Q", scale=x_scale))
+    # the label goes on the side of the line with more room, so it is not cut off at the chart's edge
+    low, high = min(data["ci_low"].min(), area_rate), max(data["ci_high"].max(), area_rate)
+    left_of_line = area_rate > (low + high) / 2
+    text = area.mark_text(align="right" if left_of_line else "left", dx=-4 if left_of_line else 4, dy=-4,
+                          color=theme.NHS_TEXT, baseline="bottom").encode(
+        x=alt.X("area:Q", scale=x_scale), y=alt.YValue(0), text=alt.Text("label:N"))
     return alt.layer(bars, points, rule, text).properties(
         height=max(150, 38 * len(data) + 40), description=(
             f"Chart: {m.title.lower()} {m.unit} by {label.lower()}, each with its 95% confidence interval as a line, "
