@@ -8,7 +8,7 @@ import pytest
 import pandas as pd
 
 from portal.linkage import nhs_check_digit_ok
-from portal.synth import SCALES, as_of_for, generate
+from portal.synth import SCALES, as_of_for, generate, generator
 from portal.synth.generator import add_years, age_at, days, nhs_numbers
 
 
@@ -211,3 +211,20 @@ def test_dates_looked_up_in_the_day_tables_match_dates_worked_out():
             assert looked_up.tolist() == worked_out.tolist()
         assert list(iso(sample)) == list(_iso_text(sample)) and list(uk(sample)) == list(_uk_text(sample))
     assert uk(np.array([days(pd.Timestamp("1899-12-31").date())]))[0] == "31/12/1899"
+
+
+def test_ehc_needs_assessment_requests_run_steadily_up_to_the_snapshot_date():
+    """Requests were made from plans that had started by the snapshot date, so those whose plans come after it
+    were missing: the latest 12 months showed about 40% fewer requests than the years before (a fall no area
+    had), and almost no one was awaiting an assessment."""
+    w = generator.World(SCALES["county"], 20261031, as_of_for(generator.REFERENCE_DATE))
+    casework = generator.sen2_casework(w)
+    requested = pd.to_datetime(casework["request_date"])
+    as_of = pd.Timestamp(generator.to_date(w.as_of))
+    per_year = [int(((requested > as_of - pd.DateOffset(years=y + 1))
+                     & (requested <= as_of - pd.DateOffset(years=y))).sum()) for y in range(4)]
+    assert per_year[0] >= 0.9 * sum(per_year[1:]) / 3, per_year
+    in_assessment = casework[(casework["decision"] != "refuse") & (casework["assessment_outcome"] == "")]
+    assert len(in_assessment) > per_year[0] / 4, len(in_assessment)  # months of requests are being assessed
+    assert (in_assessment["plan_issued_date"] == "").all() and casework["request_id"].is_unique
+    assert len(casework.attrs["linkable"]) == len(casework)

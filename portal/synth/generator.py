@@ -683,6 +683,8 @@ def sen2_casework(w: World) -> pd.DataFrame:
     weeks = np.clip(rng.gamma(6.0, 3.6, len(planned)), 8, 104)
     exception = rng.random(len(planned)) < 0.06
     request = w.ehcp_start[planned] - (weeks * 7).astype(np.int64)
+    in_assessment = (request >= w.history_start) & (request <= w.as_of) & (w.ehcp_start[planned] > w.as_of)
+    assessed_p, assessed_request = planned[in_assessment], request[in_assessment]
     keep = (request >= w.history_start) & (w.ehcp_start[planned] <= w.as_of)
     planned, weeks, exception, request = planned[keep], weeks[keep], exception[keep], request[keep]
     # requests refused, or assessed without a plan, for children on SEN support
@@ -694,12 +696,39 @@ def sen2_casework(w: World) -> pd.DataFrame:
     refuse = rng.random(len(others)) < 0.6
     p = np.concatenate([planned, others])
     req = np.concatenate([request, o_request])
-    decision_weeks = np.clip(rng.gamma(5.0, 1.2, len(p)), 1, 20)
-    decision = req + (decision_weeks * 7).astype(np.int64)
     decision_kind = np.concatenate([np.full(len(planned), "assess"), np.where(refuse, "refuse", "assess")])
     outcome = np.concatenate([np.full(len(planned), "plan"), np.where(refuse, "", "no plan")])
     issued = np.concatenate([w.ehcp_start[planned], np.full(len(others), -1)])
     exc = np.concatenate([exception, np.zeros(len(others), bool)])
+    parts = [_casework_rows(w, rng, p, req, decision_kind, outcome, issued, exc),
+             _requests_in_assessment(w, assessed_p, assessed_request)]
+    frame = pd.concat([rows for rows, _ in parts], ignore_index=True)
+    frame.insert(0, "request_id", np.char.add("REQ", np.char.zfill(np.arange(1, len(frame) + 1).astype(str), 7)))
+    linkable = np.concatenate([linkable for _, linkable in parts])
+    order = np.argsort(frame["request_date"].to_numpy(), kind="stable")  # ISO dates sort as dates
+    frame = frame.iloc[order].reset_index(drop=True)
+    frame.attrs["linkable"] = linkable[order]
+    return frame
+
+
+def _requests_in_assessment(w: World, p: np.ndarray, request: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Requests made by the snapshot date for children whose plans start after it: decided (to assess) if the
+    decision was due by then, with no plan yet.
+
+    They were left out, because the requests were made from plans that had started, so the latest 12 months
+    showed about 40% fewer requests than the years before (923 against about 1,450 at county scale) and
+    almost no one was awaiting an assessment. A random stream of their own leaves every other request as it
+    was."""
+    return _casework_rows(w, w.rng(14, 1), p, request, np.full(len(p), "assess"), np.full(len(p), ""),
+                          np.full(len(p), -1), np.zeros(len(p), bool))
+
+
+def _casework_rows(w: World, rng: np.random.Generator, p: np.ndarray, req: np.ndarray, decision_kind: np.ndarray,
+                   outcome: np.ndarray, issued: np.ndarray, exc: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The casework rows of these requests (decisions, outcomes, plans and disputes as known at the snapshot;
+    ``issued`` -1 for no plan, the child's identity as the council holds it), and which rows can be linked."""
+    decision_weeks = np.clip(rng.gamma(5.0, 1.2, len(p)), 1, 20)
+    decision = req + (decision_weeks * 7).astype(np.int64)
     ident = council_identity(w, p, rng)
     mediation = rng.random(len(p)) < np.where(decision_kind == "refuse", 0.12, 0.04)
     tribunal = rng.random(len(p)) < np.where(decision_kind == "refuse", 0.06, 0.02)
@@ -708,7 +737,6 @@ def sen2_casework(w: World) -> pd.DataFrame:
     mediation &= med_date <= w.as_of
     tribunal &= trib_date <= w.as_of
     frame = pd.DataFrame({
-        "request_id": np.char.add("REQ", np.char.zfill(np.arange(1, len(p) + 1).astype(str), 7)),
         "nhs_number": ident["nhs_number"],
         "date_of_birth": iso(ident["date_of_birth"]),
         "sex": ident["sex"],
@@ -726,10 +754,7 @@ def sen2_casework(w: World) -> pd.DataFrame:
         "tribunal_outcome": np.where(tribunal, rng.choice(["upheld", "partly upheld", "dismissed", "withdrawn"],
                                                           len(p), p=[0.55, 0.15, 0.05, 0.25]), ""),
     })
-    order = np.argsort(req, kind="stable")
-    frame = frame.iloc[order].reset_index(drop=True)
-    frame.attrs["linkable"] = ident["linkable"][order]
-    return frame
+    return frame, ident["linkable"]
 
 
 def academic_years(w: World) -> list[tuple[str, int, int]]:
