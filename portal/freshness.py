@@ -1,7 +1,7 @@
 """How a source feed and the day it last arrived are written for people: the feed's title from its contract
 ("EHCP casework (SEN2)", not ``sen2_casework`` or "Sen2 casework") and the day in words ("25 November
 2026"). The feed's code still appears where a figure is traced (the "What does this mean?" panel, the Excel
-'About' sheet), since the data team knows feeds by it."""
+'About' sheet), since the data team knows feeds by it. Plain text, which reads the same in Markdown."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,4 +30,4 @@ def received_text(day: str) -> str:
 
 def feed_received(feed: str, day: str) -> str:
     """One feed's line where a figure is traced: "EHCP casework (SEN2) (sen2_casework), last received ..."."""
-    return f"{feed_title(feed)} (`{feed}`), last received {received_text(day)}"
+    return f"{feed_title(feed)} ({feed}), last received {received_text(day)}"

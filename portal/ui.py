@@ -280,8 +280,7 @@ def made_on_click(make: Callable[[], bytes], audit: Callable[[], None]) -> Calla
 def provenance(result: queries.QueryResult) -> dict[str, str]:
     """Where the numbers come from, as label -> text (used by the panel and the Excel 'About' sheet)."""
     spec = result.query
-    feeds = "; ".join(freshness.feed_received(feed, day).replace("`", "")
-                      for feed, day in result.feed_refresh.items())
+    feeds = "; ".join(freshness.feed_received(feed, day) for feed, day in result.feed_refresh.items())
     about = {
         "Title": spec.title,
         "Named query": spec.name,

@@ -16,7 +16,7 @@ def test_days_are_written_out_and_anything_else_is_left_alone():
     assert freshness.received_text("2026-11-05") == "5 November 2026"
     assert freshness.received_text("not recorded") == "not recorded"
     assert freshness.feed_received("gp_registrations", "2026-11-01") == \
-        "GP registrations (the linkage spine) (`gp_registrations`), last received 1 November 2026"
+        "GP registrations (the linkage spine) (gp_registrations), last received 1 November 2026"
 
 
 def test_home_lists_feeds_by_title_oldest_first():

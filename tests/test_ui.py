@@ -2,8 +2,8 @@
 and definitions."""
 from __future__ import annotations
 
-import json
 import io
+import json
 import textwrap
 
 import pandas as pd
@@ -74,7 +74,7 @@ def test_indicator_block_draws_every_part(tiny_marts, tmp_path, help_dir):
     panel = next(e for e in at.expander if e.label.startswith("What does this mean?"))
     text = " ".join(m.value for m in panel.markdown)
     assert "people_by_locality" in text
-    assert "GP registrations (the linkage spine) (`gp_registrations`), last received 1 November 2026" in text
+    assert "GP registrations (the linkage spine) (gp_registrations), last received 1 November 2026" in text
     assert "v20261101T000000" in text and "31 October 2026" in text
     assert "**N people**: Number of children and young people aged 0 to 25" in text
 
