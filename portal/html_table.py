@@ -4,8 +4,8 @@
 HTML table a screen reader can walk, numbers right-aligned, decimals to one place, thousands separated,
 missing cells blank. But turning a Styler into Streamlit's message cost 1.5–2.5 ms a table on every run:
 pandas' ``Styler._translate`` builds a dict of HTML attributes for every cell, and Streamlit then reads
-each cell's text back out of them. A journey page draws five tables on every filter change; profiling a Waiting lists rerun put about
-a tenth of the server's time there.
+each cell's text back out of them. A journey page draws five tables on every filter change; profiling a
+Waiting lists rerun put about a tenth of the server's time there.
 
 :func:`draw` sends the same message (``Arrow`` proto: the data, and beside it the text each cell shows),
 made directly from the two Arrow payloads of :func:`arrow_parts` (which ``portal.ui`` keeps by the table's

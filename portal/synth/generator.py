@@ -705,7 +705,7 @@ def sen2_casework(w: World) -> pd.DataFrame:
     frame = pd.concat([rows for rows, _ in parts], ignore_index=True)
     frame.insert(0, "request_id", np.char.add("REQ", np.char.zfill(np.arange(1, len(frame) + 1).astype(str), 7)))
     linkable = np.concatenate([linkable for _, linkable in parts])
-    order = np.argsort(frame["request_date"].to_numpy(), kind="stable")  # ISO dates sort as dates
+    order = np.argsort(np.concatenate([req, assessed_request]), kind="stable")
     frame = frame.iloc[order].reset_index(drop=True)
     frame.attrs["linkable"] = linkable[order]
     return frame
